@@ -1,0 +1,151 @@
+"""Where a model is valid: the constraints its graph puts on its symbols, solved to integer
+ranges by scanning (vectorised, exact for dims below 2**53), and the bindings at which a
+report's numbers are evaluated.
+
+Method: constraints are sympy relationals (``Eq`` for dims that must agree, ``>= 1`` for
+sizes that must stay positive). The smallest valid input is the smallest ``s`` in
+``1..LIMIT`` such that every spatial symbol = ``s`` (others at their bound value) satisfies
+all constraints. Each symbol's range is then scanned over ``1..LIMIT`` with the other
+symbols held at the bindings, and described as an interval, a half-line, or an arithmetic
+progression (``32k``) when the valid set is periodic.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .errors import BindingError, InputError
+
+LIMIT = 4096
+DEFAULT_SPATIAL = 224
+
+
+def default_bindings(report, graph):
+    """Static dims are what they are; symbols: batch (axis 0) = 1, spatial = 224, other = 1."""
+    b, notes = {}, []
+    for name, (inp, ax) in report.symbols.items():
+        if name in report.spatial_symbols:
+            b[name] = DEFAULT_SPATIAL
+        else:
+            b[name] = 1
+    if b:
+        notes.append("default bindings: " + ", ".join(f"{k}={v}" for k, v in b.items())
+                     + " (batch and other axes 1, spatial axes 224)")
+    return b, notes
+
+
+def _lambdified(report):
+    syms = sorted({s for c in report.constraints for s in c.rel.free_symbols}, key=lambda s: s.name)
+    if not syms:
+        return syms, None
+    exprs = []
+    for c in report.constraints:
+        r = c.rel
+        if isinstance(r, sp.Equality):
+            exprs.append(("eq", r.lhs - r.rhs))
+        elif isinstance(r, (sp.GreaterThan, sp.StrictGreaterThan)):
+            exprs.append(("ge" if isinstance(r, sp.GreaterThan) else "gt", r.lhs - r.rhs))
+        elif isinstance(r, (sp.LessThan, sp.StrictLessThan)):
+            exprs.append(("ge" if isinstance(r, sp.LessThan) else "gt", r.rhs - r.lhs))
+        else:
+            exprs.append(("eq", sp.Integer(0)))
+    f = sp.lambdify(syms, [e for _, e in exprs], modules=["numpy"])
+    kinds = [k for k, _ in exprs]
+
+    def ok(**vals):
+        n = max(np.size(v) for v in vals.values())
+        args = [np.broadcast_to(np.asarray(vals[s.name], dtype=np.float64), (n,)) for s in syms]
+        res = np.ones(n, dtype=bool)
+        with np.errstate(all="ignore"):
+            for kind, v in zip(kinds, f(*args)):
+                v = np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
+                res &= (np.abs(v) < 0.5) if kind == "eq" else (v >= 0 if kind == "ge" else v > 0)
+        return res
+
+    return syms, ok
+
+
+def violated(report, bindings):
+    """The constraints that fail at ``bindings`` (exact evaluation)."""
+    out = []
+    for c in report.constraints:
+        sub = {s: sp.Integer(bindings[s.name]) for s in c.rel.free_symbols if s.name in bindings}
+        try:
+            v = c.rel.xreplace(sub)
+        except TypeError:
+            continue
+        if v is sp.false or v is False:
+            out.append(c)
+    return out
+
+
+def describe(valid: np.ndarray) -> dict:
+    """Describe the set {i+1 : valid[i]} compactly."""
+    idx = np.flatnonzero(valid) + 1
+    if idx.size == 0:
+        return {"text": f"none in 1..{LIMIT}", "min": None, "max": None}
+    lo, hi = int(idx[0]), int(idx[-1])
+    if idx.size == hi - lo + 1:
+        if hi == valid.size:
+            return {"text": f">= {lo}", "min": lo, "max": None}
+        return {"text": f"{lo}..{hi}", "min": lo, "max": hi}
+    diffs = np.diff(idx)
+    if np.all(diffs == diffs[0]) and hi + diffs[0] > valid.size:
+        step = int(diffs[0])
+        r = lo % step
+        return {"text": f"{step}k{' + ' + str(r) if r else ''}, >= {lo}", "min": lo, "max": None, "step": step}
+    runs = np.split(idx, np.flatnonzero(diffs != 1) + 1)
+    parts = [f"{int(r[0])}..{int(r[-1])}" if r.size > 1 else str(int(r[0])) for r in runs[:6]]
+    if len(runs) > 6:
+        parts.append("...")
+    return {"text": ", ".join(parts), "min": lo, "max": hi if hi < valid.size else None}
+
+
+def solve(report, graph, user: dict, strict: bool = True):
+    unknown = [k for k in user if k not in report.symbols]
+    if unknown:
+        raise InputError(report.path, f"--bind: {', '.join(unknown)} not a symbol of this model (symbols: {', '.join(report.symbols) or 'none'})")
+    base, notes = default_bindings(report, graph)
+    bindings = {**base, **user}
+    syms, ok = _lambdified(report)
+    names = [s.name for s in syms]
+    spatial = [n for n in report.spatial_symbols if n in report.symbols]
+    if ok is not None:
+        if spatial:
+            grid = np.arange(1, LIMIT + 1)
+            vals = {n: bindings.get(n, 1) for n in names}
+            for n in spatial:
+                if n in vals:
+                    vals[n] = grid
+            valid = ok(**vals) if any(n in names for n in spatial) else np.ones(LIMIT, bool) & bool(ok(**{n: bindings[n] for n in names})[0])
+            if valid.any():
+                s = int(np.flatnonzero(valid)[0]) + 1
+                report.smallest_input = {n: s for n in spatial}
+        ref = dict(bindings)
+        if violated(report, ref) and report.smallest_input and not any(k in report.spatial_symbols for k in user):
+            ref.update(report.smallest_input)
+        for n in names:
+            vals = {m: ref.get(m, 1) for m in names}
+            vals[n] = np.arange(1, LIMIT + 1)
+            report.valid_ranges[n] = describe(ok(**vals))
+            report.valid_ranges[n]["others"] = {m: ref[m] for m in names if m != n}
+    bad = violated(report, bindings)
+    if bad:
+        if any(k in user for k in bindings) and user:
+            c = bad[0]
+            ranges = "; ".join(f"{k}: {v['text']}" for k, v in report.valid_ranges.items())
+            msg = (f"bindings {', '.join(f'{k}={v}' for k, v in bindings.items())} are outside the valid domain: "
+                   f"{c.message} (node {c.node!r}){'; valid: ' + ranges if ranges else ''}")
+            if strict:
+                raise BindingError(msg)
+        if report.smallest_input and not violated(report, {**bindings, **report.smallest_input}):
+            bindings.update(report.smallest_input)
+            notes.append("the default spatial size is outside the valid domain; evaluated at the smallest valid input "
+                         + ", ".join(f"{k}={v}" for k, v in report.smallest_input.items()))
+        else:
+            report.errors.append("no valid binding found: " + "; ".join(f"{c.message} (node {c.node!r})" for c in bad[:3]))
+            report.bindings = None
+            report.binding_notes = notes
+            return
+    report.bindings = bindings
+    report.binding_notes = notes

@@ -1,0 +1,1 @@
+"""Frontends translate a model definition into a :class:`~cnnsym.graph.Graph`, and nothing else."""

@@ -1,0 +1,67 @@
+"""Receptive fields: what each unit of a feature map sees of the input.
+
+Per spatial axis, a field is ``size`` (input pixels covered), ``stride`` (the jump in input
+pixels between neighbouring units) and ``offset`` (input coordinate of the centre of unit
+0's field). A layer acts through a :class:`Window` with ``span = d(k-1)`` (extent minus
+one, in units of its input), ``jump = s`` and ``shift = d(k-1)/2 - p_begin`` (centre of its
+first output, in input units):
+
+    size'   = size + span*stride
+    stride' = stride*jump
+    offset' = offset + shift*stride
+
+so L stacked k x k stride-1 layers give 1 + L(k-1). ConvTranspose has fractional jumps
+(sympy Rationals). Branches join by the union of their fields.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .symbolic import ONE, ZERO, Expr, as_expr
+
+
+@dataclass(frozen=True)
+class Window:
+    span: Expr = ZERO
+    jump: Expr = ONE
+    shift: Expr = ZERO
+
+    @classmethod
+    def of(cls, kernel, stride=1, pad_begin=0, dilation=1) -> "Window":
+        ext = as_expr(dilation) * (as_expr(kernel) - 1)
+        return cls(ext, as_expr(stride), ext / 2 - as_expr(pad_begin))
+
+
+IDENTITY = Window()
+
+
+@dataclass(frozen=True)
+class RF:
+    size: Expr = ONE
+    stride: Expr = ONE
+    offset: Expr = ZERO
+
+    def through(self, w: Window | None) -> "RF":
+        if w is None or w == IDENTITY:
+            return self
+        return RF(self.size + w.span * self.stride, self.stride * w.jump, self.offset + w.shift * self.stride)
+
+
+def join(fields: list) -> tuple:
+    """Union of fields reaching one output axis; returns (RF, misaligned?)."""
+    fields = [f for f in fields if f is not None]
+    if not fields:
+        return None, False
+    first = fields[0]
+    if all(f == first for f in fields[1:]):
+        return first, False
+    los = [f.offset - (f.size - 1) / 2 for f in fields]
+    his = [f.offset + (f.size - 1) / 2 for f in fields]
+    lo, hi = sp.Min(*los), sp.Max(*his)
+    strides = {f.stride for f in fields}
+    stride = first.stride if len(strides) == 1 else sp.Max(*strides)
+    offsets = {f.offset for f in fields}
+    misaligned = len(strides) > 1 or len(offsets) > 1
+    return RF(hi - lo + 1, stride, (lo + hi) / 2), misaligned

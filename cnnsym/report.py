@@ -1,0 +1,76 @@
+"""The Report: everything downstream (renderers, lint, budgets, verify) reads this."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import sympy as sp
+
+SCHEMA_VERSION = 1
+CONVENTION = "cnnsym"
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    shape: Optional[tuple]  # sympy dims, None if unknown
+    dtype: int
+    bytes: Optional[sp.Expr]
+    rf: Optional[tuple] = None  # per axis: RF or None
+    producer: Optional[str] = None
+    declared: bool = False  # shape taken from the file (unknown op), not derived
+
+
+@dataclass
+class NodeResult:
+    node: object  # graph.Node
+    status: str = "ok"  # ok | unaccounted | unresolved | error
+    trainable: sp.Expr = sp.Integer(0)
+    buffers: sp.Expr = sp.Integer(0)
+    constants: sp.Expr = sp.Integer(0)
+    macs: sp.Expr = sp.Integer(0)
+    terms: dict = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def flops(self):
+        return 2 * self.macs + sp.Add(*self.terms.values())
+
+    @property
+    def params(self):
+        return self.trainable + self.buffers + self.constants
+
+
+@dataclass
+class Constraint:
+    rel: object  # sympy relational
+    message: str
+    node: str
+
+
+@dataclass
+class Report:
+    path: str
+    kind: str
+    symbols: dict  # name -> (input name, axis)
+    inputs: list
+    outputs: list
+    tensors: dict  # name -> TensorInfo (graph inputs and every node output)
+    nodes: list  # NodeResult, topological order
+    totals: dict  # name -> expr
+    constraints: list  # Constraint
+    valid_ranges: dict = field(default_factory=dict)  # symbol -> description dict
+    smallest_input: Optional[dict] = None
+    bindings: dict = field(default_factory=dict)  # symbol name -> int
+    binding_notes: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)  # totals evaluated at bindings
+    unaccounted: list = field(default_factory=list)  # {op, domain, count, nodes}
+    warnings: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    convention: str = CONVENTION
+    opset: int = 0
+
+    def evaluate(self, expr, bindings=None):
+        """An expression's integer value at ``bindings`` (default: the report's)."""
+        from .analyze import evaluate
+        return evaluate(expr, self.bindings if bindings is None else bindings)

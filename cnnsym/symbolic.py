@@ -1,0 +1,157 @@
+"""Symbols and readable closed forms.
+
+Every integer division in cnnsym goes through :func:`fdiv`, which keeps ``floor`` in one
+canonical form, ``floor(P/q) + R`` with ``P`` an integer polynomial whose constant lies in
+``[0, q)`` and ``q`` a positive integer. Nested floors collapse by the exact identity
+``floor((floor(y) + c)/n) = floor((y + c)/n)`` (real ``y``, integer ``c``, positive integer
+``n``), so a stride-32 backbone gives ``floor((H + 31)/32)``, which :func:`readable` prints
+as ``ceiling(H/32)``. No ``simplify()`` anywhere: it is slow and often makes things worse.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import sympy as sp
+
+Expr = sp.Expr
+ZERO = sp.Integer(0)
+ONE = sp.Integer(1)
+
+
+@lru_cache(maxsize=None)
+def dim_symbol(name: str) -> sp.Symbol:
+    """A dimension: a positive integer symbol."""
+    return sp.Symbol(name, integer=True, positive=True)
+
+
+def as_expr(x) -> Expr:
+    if isinstance(x, sp.Basic):
+        return x
+    if isinstance(x, bool):
+        return sp.Integer(int(x))
+    if isinstance(x, int):
+        return sp.Integer(x)
+    if isinstance(x, float):
+        if x.is_integer():
+            return sp.Integer(int(x))
+        return sp.Rational(x)
+    return sp.sympify(x)
+
+
+def _is_pos_int(n: Expr) -> bool:
+    return isinstance(n, sp.Integer) and n > 0
+
+
+def _int_poly(p: Expr):
+    """``p`` as {monomial: int coefficient} if it is an integer-coefficient polynomial
+    in integer-valued atoms (symbols, floors), else None."""
+    out: dict[Expr, int] = {}
+    for term in sp.Add.make_args(sp.expand(p)):
+        coeff, mono = term.as_coeff_Mul()
+        if not isinstance(coeff, sp.Integer):
+            return None
+        if mono is not ONE and not mono.is_integer:
+            return None
+        out[mono] = out.get(mono, 0) + int(coeff)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def fdiv(x, n) -> Expr:
+    """``floor(x/n)`` for integer-valued ``x`` and positive ``n``, in canonical form."""
+    x, n = as_expr(x), as_expr(n)
+    if not _is_pos_int(n):
+        return sp.floor(x / n)
+    if x.is_Integer:
+        return sp.Integer(int(x) // int(n))
+    if x.is_Rational:
+        return sp.Integer(math.floor(sp.Rational(x) / n))
+    q = int(n)
+    # absorb one floor term of coefficient 1: floor((floor(y) + c)/q) = floor((y + c)/q)
+    terms = sp.Add.make_args(x)
+    floors = [t for t in terms if isinstance(t, sp.floor)]
+    if len(floors) == 1:
+        rest = sp.Add(*[t for t in terms if t is not floors[0]])
+        if rest.is_integer:
+            num, den = sp.fraction(sp.together(floors[0].args[0] + rest))
+            if _is_pos_int(den):
+                return _floor_poly(num, q * int(den)) if _int_poly(num) is not None else sp.floor((num / den) / q)
+    if _int_poly(x) is None:
+        return sp.floor(x / n)
+    if q == 1:
+        return x
+    return _floor_poly(x, q)
+
+
+def _floor_poly(p: Expr, q: int) -> Expr:
+    """floor(p/q) for an integer polynomial p, canonical: multiples of q pulled out,
+    constant reduced into [0, q), common factors cancelled."""
+    poly = _int_poly(p)
+    if poly is None:
+        return sp.floor(p / q)
+    outside = []
+    inside: dict[Expr, int] = {}
+    for mono, c in poly.items():
+        whole, rem = divmod(c, q)
+        if whole:
+            outside.append(whole * mono)
+        if rem:
+            inside[mono] = rem
+    if not inside:
+        return sp.Add(*outside)
+    g = q
+    for c in inside.values():
+        g = math.gcd(g, c)
+    if g > 1:
+        q //= g
+        inside = {m: c // g for m, c in inside.items()}
+    if q == 1:
+        return sp.Add(*outside, *[c * m for m, c in inside.items()])
+    if list(inside) == [ONE]:  # constant in [0, q): floor is 0
+        return sp.Add(*outside)
+    arg = sp.Add(*[sp.Rational(c, q) * m for m, c in inside.items()])
+    return sp.Add(sp.floor(arg, evaluate=False), *outside)
+
+
+def cdiv(x, n) -> Expr:
+    """``ceiling(x/n)`` for integer-valued ``x`` and positive integer ``n``."""
+    x, n = as_expr(x), as_expr(n)
+    if not _is_pos_int(n):
+        return sp.ceiling(x / n)
+    return fdiv(x + n - 1, n)
+
+
+def imod(x, n) -> Expr:
+    """``x mod n`` (non-negative result for positive n) as ``x - n*floor(x/n)``."""
+    x, n = as_expr(x), as_expr(n)
+    if x.is_Integer and n.is_Integer and n != 0:
+        return sp.Integer(int(x) % int(n))
+    return sp.expand(x - n * fdiv(x, n))
+
+
+@lru_cache(maxsize=65536)
+def readable(e: Expr) -> Expr:
+    """The same value, printed as a person writes it: ``floor((H + q - 1)/q)`` becomes
+    ``ceiling(H/q)``. Exact; the result still parses with ``sympy.sympify``."""
+    e = as_expr(e)
+    if not e.has(sp.floor):
+        return e
+    repl = {}
+    for f in e.atoms(sp.floor):
+        num, den = sp.fraction(sp.together(f.args[0]))
+        if not _is_pos_int(den) or den == 1:
+            continue
+        const = num.as_coeff_Add()[0]
+        if const == den - 1:
+            repl[f] = sp.ceiling((num - const) / den, evaluate=False)
+    return e.xreplace(repl) if repl else e
+
+
+def to_str(e) -> str:
+    """The string form used in every output; parses back with ``sympy.sympify``."""
+    return sp.sstr(readable(as_expr(e)))
+
+
+def product(xs) -> Expr:
+    return sp.Mul(*[as_expr(x) for x in xs])
