@@ -83,7 +83,7 @@ class ConvTranspose(Op):
     examples = [
         Case(("N,16,H,W", "16,8,4,4"), "N,8,2*H,2*W", strides=(2, 2), pads=(1, 1, 1, 1), macs="2048*N*H*W"),
         Case(("N,4,H,W", "4,2,3,3", "4"), "N,4,2*H,2*W", group=2, strides=(2, 2), pads=(1, 1, 1, 1),
-             output_padding=(1, 1), macs="36*N*H*W", terms={"bias": "16*N*H*W"}),
+             output_padding=(1, 1), macs="72*N*H*W", terms={"bias": "16*N*H*W"}),
         Case(("N,1,L", "1,1,3"), "N,1,3*L", strides=(3,), auto_pad="SAME_UPPER"),
         Case(("N,1,L", "1,1,3"), "N,1,10", strides=(2,), output_shape=(10,)),
     ]
