@@ -13,7 +13,7 @@ from .graph import DTYPE_BYTES, FLOAT_TYPES, Graph, Value
 from .ops import lookup, numel
 from .receptive import RF, join
 from .report import Constraint, NodeResult, Report, TensorInfo
-from .symbolic import as_expr, dim_symbol
+from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
 
 _ROLE_RANK = {"constant": 0, "buffer": 1, "trainable": 2}
 
@@ -242,6 +242,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                                         None, node.name, declared)
                 rfs[o] = None
             continue
+        _guard_size(graph, node, inference)
         res.macs = inference.macs
         res.terms = {k: v for k, v in inference.terms.items() if v != 0}
         for rel, msg in inference.constraints:
@@ -289,6 +290,20 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         report.totals["peak_activation_bytes"] = _peak(graph, order, tensors, report)
         report.values = {k: evaluate(v, report.bindings) for k, v in report.totals.items()}
     return report
+
+
+def _guard_size(graph, node, inference):
+    """Refuse expressions that grow without bound (e.g. shape arithmetic squaring a dim
+    over and over): a clear error instead of a hang."""
+    exprs = [inference.macs, *inference.terms.values()]
+    for v in inference.outputs:
+        exprs.extend(v.shape or ())
+        exprs.extend(v.value or ())
+    for e in exprs:
+        n = expr_size(as_expr(e))
+        if n > MAX_EXPR_SIZE:
+            raise InputError(graph.path, f"node {node.name!r} ({node.op_type}): its shape expressions grow too large "
+                                         f"({n} terms > {MAX_EXPR_SIZE}); the graph's shape arithmetic does not stay bounded")
 
 
 def _safe(name):

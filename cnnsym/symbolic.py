@@ -73,11 +73,11 @@ def fdiv(x, n) -> Expr:
     floors = [t for t in terms if isinstance(t, sp.floor)]
     if len(floors) == 1:
         rest = sp.Add(*[t for t in terms if t is not floors[0]])
-        if rest.is_integer:
+        if rest.is_integer and expr_size(x) <= 500:
             num, den = sp.fraction(sp.together(floors[0].args[0] + rest))
             if _is_pos_int(den):
                 return _floor_poly(num, q * int(den)) if _int_poly(num) is not None else sp.floor((num / den) / q)
-    if _int_poly(x) is None:
+    if expr_size(x) > 500 or _int_poly(x) is None:
         return sp.floor(x / n)
     if q == 1:
         return x
@@ -151,6 +151,18 @@ def readable(e: Expr) -> Expr:
 def to_str(e) -> str:
     """The string form used in every output; parses back with ``sympy.sympify``."""
     return sp.sstr(readable(as_expr(e)))
+
+
+MAX_EXPR_SIZE = 20_000
+
+
+@lru_cache(maxsize=262144)
+def expr_size(e) -> int:
+    """Size of ``e`` as a tree (shared subexpressions counted each time they occur),
+    in time linear in the DAG: a guard against expressions that blow up."""
+    if not isinstance(e, sp.Basic) or not e.args:
+        return 1
+    return 1 + sum(expr_size(a) for a in e.args)
 
 
 def product(xs) -> Expr:

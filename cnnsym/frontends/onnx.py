@@ -122,17 +122,37 @@ def _decode(path):
         raise InputError(path, "is a directory, not an ONNX file")
     if size == 0:
         raise InputError(path, "empty file, not an ONNX model")
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(TEXT_SUFFIXES):
+        return _parse_text(path, data)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
         model = onnx.ModelProto()
         model.ParseFromString(data)
     except DecodeError:
         raise InputError(path, "not an ONNX model (protobuf decoding failed: truncated or not a model file)")
-    except (OSError, ValueError, RuntimeError) as e:
+    except (ValueError, RuntimeError) as e:
         raise InputError(path, f"not an ONNX model ({str(e).splitlines()[0]})")
     if model.ir_version <= 0 or not model.HasField("graph"):
         raise InputError(path, "not an ONNX model (no IR version or no graph)")
+    return model
+
+
+TEXT_SUFFIXES = (".onnxtxt", ".onnx.txt")
+
+
+def _parse_text(path, data):
+    """The ONNX text format (onnx.parser), reviewable in fixtures."""
+    import onnx.parser
+
+    try:
+        model = onnx.parser.parse_model(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text; expected the ONNX text format")
+    except Exception as e:  # noqa: BLE001 - the parser raises its own error types
+        raise InputError(path, f"ONNX text format does not parse: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    if not model.HasField("graph"):
+        raise InputError(path, "ONNX text format: no graph")
     return model
 
 
