@@ -1,5 +1,5 @@
 """Where a model is valid: the constraints its graph puts on its symbols, solved to integer
-ranges by scanning (vectorised, exact for dims below 2**53), and the bindings at which a
+ranges by scanning (vectorised, exact int64 arithmetic: floors become integer floor division), and the bindings at which a
 report's numbers are evaluated.
 
 Method: constraints are sympy relationals (``Eq`` for dims that must agree, ``>= 1`` for
@@ -34,7 +34,33 @@ def default_bindings(report, graph):
     return b, notes
 
 
+class _IntFloor(sp.Function):
+    """floor(n/d) for an integer polynomial n and positive integer d, printed for numpy as
+    exact integer floor division (no float rounding at exact multiples)."""
+
+
+def _exact(e):
+    """``e`` with every floor/ceiling turned into integer floor division."""
+    def fl(arg):
+        num, den = sp.fraction(sp.together(arg))
+        if den.is_Integer and den > 0:
+            return _IntFloor(_exact(sp.expand(num)), den)
+        return sp.floor(arg)
+
+    def ce(arg):
+        num, den = sp.fraction(sp.together(arg))
+        if den.is_Integer and den > 0:
+            return -_IntFloor(_exact(sp.expand(-num)), den)
+        return sp.ceiling(arg)
+
+    if not e.has(sp.floor, sp.ceiling):
+        return e
+    return e.replace(lambda x: isinstance(x, (sp.floor, sp.ceiling)),
+                     lambda x: fl(x.args[0]) if isinstance(x, sp.floor) else ce(x.args[0]))
+
+
 def _lambdified(report):
+    """A vectorised, exact (int64) test of all constraints at many integer points."""
     syms = sorted({s for c in report.constraints for s in c.rel.free_symbols}, key=lambda s: s.name)
     if not syms:
         return syms, None
@@ -42,24 +68,32 @@ def _lambdified(report):
     for c in report.constraints:
         r = c.rel
         if isinstance(r, sp.Equality):
-            exprs.append(("eq", r.lhs - r.rhs))
+            kind, d = "eq", r.lhs - r.rhs
         elif isinstance(r, (sp.GreaterThan, sp.StrictGreaterThan)):
-            exprs.append(("ge" if isinstance(r, sp.GreaterThan) else "gt", r.lhs - r.rhs))
+            kind, d = ("ge" if isinstance(r, sp.GreaterThan) else "gt"), r.lhs - r.rhs
         elif isinstance(r, (sp.LessThan, sp.StrictLessThan)):
-            exprs.append(("ge" if isinstance(r, sp.LessThan) else "gt", r.rhs - r.lhs))
+            kind, d = ("ge" if isinstance(r, sp.LessThan) else "gt"), r.rhs - r.lhs
         else:
-            exprs.append(("eq", sp.Integer(0)))
-    f = sp.lambdify(syms, [e for _, e in exprs], modules=["numpy"])
+            kind, d = "eq", sp.Integer(0)
+        num, den = sp.fraction(sp.together(d))
+        if den.is_number and den < 0:
+            num = -num
+        if not den.is_number:
+            num = d  # symbolic denominator: positive dims, sign kept; exact enough
+        exprs.append((kind, _exact(num)))
+    f = sp.lambdify(syms, [e for _, e in exprs],
+                    modules=[{"_IntFloor": np.floor_divide, "Min": np.minimum, "Max": np.maximum,
+                              "Mod": np.mod}, "numpy"])
     kinds = [k for k, _ in exprs]
 
     def ok(**vals):
         n = max(np.size(v) for v in vals.values())
-        args = [np.broadcast_to(np.asarray(vals[s.name], dtype=np.float64), (n,)) for s in syms]
+        args = [np.broadcast_to(np.asarray(vals[s.name], dtype=np.int64), (n,)) for s in syms]
         res = np.ones(n, dtype=bool)
         with np.errstate(all="ignore"):
             for kind, v in zip(kinds, f(*args)):
-                v = np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
-                res &= (np.abs(v) < 0.5) if kind == "eq" else (v >= 0 if kind == "ge" else v > 0)
+                v = np.broadcast_to(np.asarray(v), (n,))
+                res &= (v == 0) if kind == "eq" else (v >= 0 if kind == "ge" else v > 0)
         return res
 
     return syms, ok

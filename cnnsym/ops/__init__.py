@@ -10,13 +10,14 @@ Cost terms (each a count of operations, added to ``2*macs`` to give ``flops``):
 
 - ``bias``: one add per output element of a Conv/ConvTranspose/Gemm with a bias.
 - ``norm``: per output element, 2 for BatchNormalization at inference (scale, shift), 5 for
-  Instance/Layer/Group normalization (mean, variance, subtract, divide, affine folded in).
+  Instance/Layer/Group/MeanVariance normalization (mean, variance, subtract, divide, affine
+  folded in), 3 for LpNormalization, size + 3 for LRN.
 - ``activation``: per output element, 1 (Relu, Tanh, Sigmoid, ...), documented per op.
 - ``pooling``: per output element, the window's size (comparisons or adds), 1 per input
   element for global pools.
 - ``elementwise``: one per output element of Add, Sub, Mul, Div, Pow, Max, Min, ...
 - ``resize``: per output element, 1 (nearest) or the interpolation taps (linear 2^r, cubic 4^r).
-- ``softmax``: 3 per element (exp, sum, divide).
+- ``softmax``: 3 per element (exp, sum, divide); 1 for Hardmax.
 - ``reduce``: one per input element.
 """
 from __future__ import annotations
@@ -32,12 +33,13 @@ from ..symbolic import ZERO, Expr, as_expr
 
 TERMS = {
     "bias": "one add per output element of a layer with a bias",
-    "norm": "BatchNormalization 2 per element; Instance/Layer/Group normalization 5 per element",
+    "norm": "BatchNormalization 2 per element; Instance/Layer/Group/MeanVariance normalization 5; "
+            "LpNormalization 3; LRN size + 3",
     "activation": "per output element, weight documented per op (1 for most)",
     "pooling": "per output element, the window size; global pools one per input element",
     "elementwise": "one per output element of an arithmetic op",
     "resize": "per output element, 1 (nearest) or the interpolation taps",
-    "softmax": "3 per element (exp, sum, divide)",
+    "softmax": "3 per element (exp, sum, divide); Hardmax 1",
     "reduce": "one per input element",
 }
 
@@ -63,10 +65,12 @@ class Case:
     input); ``values`` gives the known contents of inputs by index; every other keyword is
     an attribute. ``out`` is one shape string or a tuple of them; ``macs`` and ``terms``
     are expressions compared by equivalence; ``value`` the expected contents of output 0.
+    ``attributes`` gives attributes whose names clash with these keywords (Constant's
+    ``value``).
     """
 
     def __init__(self, inputs, out=None, *, macs=None, terms=None, values=None, value=None,
-                 opset=17, dtypes=None, raises=None, **attrs):
+                 opset=17, dtypes=None, raises=None, attributes=None, **attrs):
         self.inputs = inputs
         self.out = out
         self.macs = macs
@@ -76,7 +80,7 @@ class Case:
         self.opset = opset
         self.dtypes = dtypes or {}
         self.raises = raises
-        self.attrs = attrs
+        self.attrs = {**attrs, **(attributes or {})}
 
     def __repr__(self):
         return f"Case({self.inputs!r}, out={self.out!r}, attrs={self.attrs!r})"

@@ -8,7 +8,20 @@ https://onnx.ai/onnx/operators/onnx__Conv.html, onnx__MaxPool.html: for an input
                 (the last window must start inside the input or its begin padding)
     SAME_*:     out = ceil(x/s), total pad = max(0, (out - 1)s + ext + 1 - x),
                 begin = floor(total/2) (SAME_UPPER) or ceil(total/2) (SAME_LOWER)
-    VALID:      out = ceil((x - ext)/s)
+    VALID:      pads 0, then as above (ceil_mode included): floor mode gives ceil((x - ext)/s)
+
+Pools under SAME_* follow onnxruntime (checked against 1.32), not the spec: the total pad is
+``(ceil(x/s) - 1)s + k - x`` with the *undilated* kernel and no clamp at 0, and the output
+then comes from the floor/ceil formula with that pad. Without dilation this is exactly
+``ceil(x/s)`` (the spec's value); with dilation d > 1 it is ``ceil(x/s) - ceil((d-1)(k-1)/s)``
+in floor mode, where the spec says ``ceil(x/s)``. onnxruntime refuses a negative total pad in
+MaxPool (kernel < stride on some sizes): a constraint excludes those sizes.
+
+onnxruntime differences that cnnsym does not copy (it follows the spec and excludes the
+sizes): pools in floor mode compute ``trunc(num/s) + 1`` in C++, so for ``-s < num < 0``
+(the window starts inside the input but overruns input and padding) onnxruntime returns 1
+where the spec's formula gives 0; Conv with SAME_* and dilation > 1 is refused by
+onnxruntime outright (cnnsym gives the spec's ``ceil(x/s)``); pools refuse pads >= kernel.
 """
 from __future__ import annotations
 
@@ -24,21 +37,29 @@ def _auto_pad(ap) -> str:
     return ap or "NOTSET"
 
 
-def window_out(op, x, k, s, d, pb, pe, auto_pad="NOTSET", ceil_mode=0):
-    """Output extent and the begin pad actually used, for one spatial axis."""
+def window_out(op, x, k, s, d, pb, pe, auto_pad="NOTSET", ceil_mode=0, pool=False):
+    """Output extent and the begin pad actually used, for one spatial axis. ``pool``:
+    onnxruntime's pool arithmetic under SAME_* (see the module docstring)."""
     x, k, s, d = as_expr(x), as_expr(k), as_expr(s), as_expr(d)
     ext = d * (k - 1)
     ap = _auto_pad(auto_pad)
     if ap in ("SAME_UPPER", "SAME_LOWER"):
         out = cdiv(x, s)
-        total = sp.Max(0, (out - 1) * s + ext + 1 - x)
-        if total.is_number:
-            total = sp.Integer(total)
-        begin = fdiv(total, 2) if ap == "SAME_UPPER" else cdiv(total, 2)
-        return out, begin
-    if ap == "VALID":
-        return cdiv(x - ext, s), sp.Integer(0)
-    if ap != "NOTSET":
+        if pool:
+            total = (out - 1) * s + k - x
+            begin = fdiv(total, 2) if ap == "SAME_UPPER" else cdiv(total, 2)
+            if d == 1:
+                return out, begin
+            pb, pe = begin, total - begin
+        else:
+            total = sp.Max(0, (out - 1) * s + ext + 1 - x)
+            if total.is_number:
+                total = sp.Integer(total)
+            begin = fdiv(total, 2) if ap == "SAME_UPPER" else cdiv(total, 2)
+            return out, begin
+    elif ap == "VALID":
+        pb, pe = 0, 0
+    elif ap != "NOTSET":
         op.fail(f"unknown auto_pad {ap!r}")
     pb, pe = as_expr(pb), as_expr(pe)
     span = x + pb + pe - ext - 1
@@ -48,10 +69,32 @@ def window_out(op, x, k, s, d, pb, pe, auto_pad="NOTSET", ceil_mode=0):
     last_start_ok = fdiv(x + pb - 1, s) + 1
     if s == 1 or out == last_start_ok:
         return out, pb
-    diff = sp.expand(last_start_ok - out)
-    if diff.is_nonnegative:
+    if _surely_le(out, last_start_ok):
         return out, pb
+    if _surely_le(last_start_ok, out):
+        return last_start_ok, pb
     return sp.Min(out, last_start_ok), pb
+
+
+def _floor_parts(e):
+    """``e`` = floor(u) + c (c a number) -> (u, c), else None."""
+    fl = [t for t in sp.Add.make_args(e) if isinstance(t, sp.floor)]
+    rest = sp.expand(e - sp.Add(*fl))
+    if len(fl) > 1 or not rest.is_number:
+        return None
+    return (fl[0].args[0] if fl else sp.Integer(0)), rest
+
+
+def _surely_le(a, b) -> bool:
+    """a <= b for every value of the symbols (sufficient test: floor monotonicity)."""
+    d = sp.expand(b - a)
+    if d.is_nonnegative:
+        return True
+    pa, pb_ = _floor_parts(a), _floor_parts(b)
+    if pa is None or pb_ is None:
+        return False
+    du = sp.expand(pb_[0] - pa[0])
+    return bool(du.is_number and du >= 0 and pb_[1] >= pa[1])
 
 
 def spatial_attrs(op, nsp: int, kernel=None):
@@ -73,14 +116,14 @@ def spatial_attrs(op, nsp: int, kernel=None):
     return [as_expr(v) for v in k], [as_expr(v) for v in strides], [as_expr(v) for v in dil], [as_expr(v) for v in pads]
 
 
-def windowed(op, x_shape, kernel=None, ceil_mode=0):
+def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
     """Spatial output dims, windows for receptive fields, and >= 1 constraints."""
     nsp = len(x_shape) - 2
     k, s, d, pads = spatial_attrs(op, nsp, kernel)
     ap = op.attrs.get("auto_pad", "NOTSET")
     outs, windows, cons = [], [], []
     for j in range(nsp):
-        o, pb = window_out(op, x_shape[2 + j], k[j], s[j], d[j], pads[j], pads[nsp + j], ap, ceil_mode)
+        o, pb = window_out(op, x_shape[2 + j], k[j], s[j], d[j], pads[j], pads[nsp + j], ap, ceil_mode, pool)
         outs.append(o)
         windows.append(Window.of(k[j], s[j], pb, d[j]))
         if not o.is_number:

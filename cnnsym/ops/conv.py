@@ -69,8 +69,14 @@ class Conv(Op):
 class ConvTranspose(Op):
     """Y[n, m, o...] scattered from X * W, W of shape (C, M/group, k...).
 
-    out = s(x - 1) + output_padding + d(k-1) + 1 - pb - pe, or ``output_shape`` (pads then
-    derived, SAME_UPPER putting the smaller half first); auto_pad SAME gives x*s.
+    full = s(x - 1) + output_padding + d(k-1) + 1; out = full - pb - pe, or ``output_shape``
+    (total pad max(0, full - out), SAME_UPPER putting the smaller half first, NOTSET and
+    SAME_LOWER the larger). auto_pad SAME_* without output_shape: the spec says out = x*s;
+    onnxruntime (1.32, the reference here) pads ``max(0, full - x*s)``, so out = x*s when
+    ``output_padding + d(k-1) + 1 >= s`` and the unpadded ``full`` otherwise (e.g. k=1, s=3
+    gives 3x - 2, not 3x). VALID keeps the explicit pads (onnxruntime). output_padding must
+    be < max(stride, dilation). With output_shape, onnxruntime also refuses inputs with
+    ``full + s - 1 < out`` (a constraint here; the spec would zero-extend).
     macs are counted on the input side, N * C * prod(x) * (M/group) * prod(k): each input
     element is multiplied into each kernel tap once (the output side over-counts by s^2).
     https://onnx.ai/onnx/operators/onnx__ConvTranspose.html
@@ -112,18 +118,31 @@ class ConvTranspose(Op):
         outs, windows = [], []
         for j in range(nsp):
             xj = x.shape[2 + j]
-            full = s[j] * (xj - 1) + opad[j] + d[j] * (k[j] - 1) + 1
+            ext = d[j] * (k[j] - 1)
+            if opad[j] >= sp.Max(s[j], d[j]):
+                self.fail(f"output_padding {opad[j]} must be less than max(stride, dilation) = {sp.Max(s[j], d[j])}")
+            full = s[j] * (xj - 1) + opad[j] + ext + 1
             if oshape is not None or ap in ("SAME_UPPER", "SAME_LOWER"):
-                out = as_expr(oshape[j]) if oshape is not None else xj * s[j]
-                total = full - out
+                if oshape is not None:
+                    out = as_expr(oshape[j])
+                    total = sp.Max(0, full - out)
+                    # onnxruntime refuses an input too small to produce output_shape
+                    rel = sp.Ge(full + s[j] - 1, out)
+                    if rel is sp.false:
+                        self.fail(f"input axis {2 + j} ({xj}) is too small for output_shape {out}")
+                    if rel is not sp.true:
+                        cons.append((rel, f"ConvTranspose input axis {2 + j} too small for output_shape {out}"))
+                elif opad[j] + ext + 1 >= s[j]:  # full >= x*s: pad down to x*s
+                    out, total = xj * s[j], opad[j] + ext + 1 - s[j]
+                else:  # onnxruntime clamps the total pad at 0: the full size, below x*s
+                    out, total = full, sp.Integer(0)
                 half = _half(total)
                 pb = half if ap == "SAME_UPPER" else total - half
             else:
                 pb, pe = pads[j], pads[nsp + j]
                 out = full - pb - pe
             outs.append(out)
-            ext = d[j] * (k[j] - 1)
-            windows.append(Window(ext / s[j], sp.Integer(1) / s[j], (pb - ext / 2) / s[j]))
+            windows.append(Window(ext / s[j], sp.Integer(1) / s[j], (pb - ext / sp.Integer(2)) / s[j]))
             if out.is_number and out < 1:
                 self.fail(f"output axis {2 + j} would be {out}")
             if not out.is_number:
