@@ -174,7 +174,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         env[gi.name] = Value(gi.shape, gi.dtype)
         tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, numel(gi.shape) * DTYPE_BYTES.get(gi.dtype, 0), rf)
     for name, init in graph.initializers.items():
-        env[name] = Value(tuple(sp.Integer(d) for d in init.shape), init.dtype, init.value)
+        env[name] = Value(tuple(as_expr(d) for d in init.shape), init.dtype, init.value)
     rfs = {gi.name: tensors[gi.name].rf for gi in graph.inputs}
 
     results, constraints, warnings, errors = [], [], list(graph.warnings), []
@@ -211,11 +211,11 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 res.message = f"{node.op_type}: cannot derive shapes ({type(e).__name__}: {e})"
                 errors.append(f"{node.describe()}: {res.message}")
         # parameters: every initializer counted once, in its strongest role
-        for idx, i in enumerate(node.inputs):
+        for idx, i in [*enumerate(node.inputs), *((None, h) for h in graph.held.get(node.name, ()))]:
             init = graph.initializers.get(i) if i else None
             if init is None:
                 continue
-            role = cls.param_roles.get(idx, "constant") if cls is not None else "constant"
+            role = init.role or (cls.param_roles.get(idx, "constant") if cls is not None else "constant")
             if role == "trainable" and init.dtype not in FLOAT_TYPES:
                 role = "constant"
             prev = counted.get(i)
@@ -246,14 +246,20 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         res.macs = inference.macs
         res.terms = {k: v for k, v in inference.terms.items() if v != 0}
         for rel, msg in inference.constraints:
-            if rel is sp.true:
+            if rel is sp.true or dom.always_true(rel):
                 continue
             if rel not in seen_cons:
                 seen_cons.add(rel)
                 constraints.append(Constraint(rel, msg, node.name))
         in_rfs = [rfs.get(i) if i else None for i in node.inputs]
         for k, o in enumerate(node.outputs):
-            if not o or k >= len(inference.outputs):
+            if not o:
+                continue
+            if k >= len(inference.outputs):
+                warnings.append(f"{node.name!r}: output {o!r} is not produced by {node.op_type} with these attributes")
+                env[o] = Value(None)
+                tensors[o] = TensorInfo(o, None, 1, None, None, node.name)
+                rfs[o] = None
                 continue
             v = inference.outputs[k]
             env[o] = v

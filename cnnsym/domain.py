@@ -99,6 +99,39 @@ def _lambdified(report):
     return syms, ok
 
 
+def monotone(e) -> bool:
+    """True when ``e`` provably never decreases as any (positive integer) symbol grows:
+    symbols, constants, sums, floors/ceilings/Min/Max of such, and products of such
+    factors that are non-negative at their minimum (all symbols = 1)."""
+    if e.is_Number or e.is_Symbol:
+        return True
+    if isinstance(e, (sp.Add, sp.floor, sp.ceiling, sp.Min, sp.Max)):
+        return all(monotone(a) for a in e.args)
+    if isinstance(e, sp.Mul):
+        coeff, rest = e.as_coeff_Mul()
+        if coeff < 0:
+            return False
+        factors = sp.Mul.make_args(rest)
+        if len(factors) == 1:
+            return monotone(factors[0])
+        ones = {s: sp.Integer(1) for s in e.free_symbols}
+        return all(monotone(f) and f.xreplace(ones) >= 0 for f in factors)
+    if isinstance(e, sp.Pow):
+        return e.exp.is_Integer and e.exp > 0 and monotone(e.base) and e.base.xreplace({s: 1 for s in e.free_symbols}) >= 0
+    return False
+
+
+def always_true(rel) -> bool:
+    """A lower bound ``e >= c`` with ``e`` monotone holds everywhere iff it holds with
+    every symbol at 1: such constraints are proved and need not be listed."""
+    if isinstance(rel, (sp.GreaterThan, sp.StrictGreaterThan)):
+        e = rel.lhs - rel.rhs
+        if monotone(e):
+            v = e.xreplace({s: sp.Integer(1) for s in e.free_symbols})
+            return bool(v >= 0) if isinstance(rel, sp.GreaterThan) else bool(v > 0)
+    return False
+
+
 def violated(report, bindings):
     """The constraints that fail at ``bindings`` (exact evaluation)."""
     out = []
@@ -156,8 +189,8 @@ def solve(report, graph, user: dict, strict: bool = True):
                 s = int(np.flatnonzero(valid)[0]) + 1
                 report.smallest_input = {n: s for n in spatial}
         ref = dict(bindings)
-        if violated(report, ref) and report.smallest_input and not any(k in report.spatial_symbols for k in user):
-            ref.update(report.smallest_input)
+        if violated(report, ref) and report.smallest_input:
+            ref.update(report.smallest_input)  # ranges around a valid point say more
         for n in names:
             vals = {m: ref.get(m, 1) for m in names}
             vals[n] = np.arange(1, LIMIT + 1)

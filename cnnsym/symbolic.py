@@ -148,6 +148,7 @@ def readable(e: Expr) -> Expr:
     return e.xreplace(repl) if repl else e
 
 
+@lru_cache(maxsize=262144)
 def to_str(e) -> str:
     """The string form used in every output; parses back with ``sympy.sympify``."""
     return sp.sstr(readable(as_expr(e)))

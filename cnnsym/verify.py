@@ -184,7 +184,8 @@ def pick_bindings(report, sizes, k, seed):
         bad = violated(report, b)
         if bad:
             raise InputError(report.path, f"--sizes {text!r} is outside the valid domain: {bad[0].message} (node {bad[0].node!r})")
-        out.append(b)
+        if b not in out:
+            out.append(b)
     rng = random.Random(seed)
     free = [s for s in report.symbols]
     tries = 0
@@ -214,14 +215,23 @@ def _fmt_binding(b):
     return ",".join(f"{k}={v}" for k, v in b.items())
 
 
-def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", rf=True, progress=None):
+MAX_BYTES = 8 * 2**30
+
+
+def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", rf=True, progress=None,
+           max_bytes=MAX_BYTES):
     """Run every check; returns a VerifyResult (never raises for a mismatch)."""
     providers = _providers(device)
     res = VerifyResult(str(path), device)
     if report.bindings is None:
         raise InputError(path, "no valid binding: nothing to run (see the report's constraints)")
-    model = load_runnable(str(path), res.notes)
     bindings = pick_bindings(report, sizes, random_k, seed)
+    for b in bindings:
+        need = sum(int(evaluate(t.bytes, b)) for t in report.tensors.values() if t.bytes is not None)
+        if need > max_bytes:
+            raise InputError(path, f"too large to run: {need:,} bytes of activations at {_fmt_binding(b) or 'the static sizes'} "
+                                   f"(limit {max_bytes:,}; raise it with --max-bytes)")
+    model = load_runnable(str(path), res.notes)
     res.bindings = bindings
     _check_params(model, report, res)
     exposed = _expose_all(model)

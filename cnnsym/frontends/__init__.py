@@ -1,1 +1,18 @@
 """Frontends translate a model definition into a :class:`~cnnsym.graph.Graph`, and nothing else."""
+from __future__ import annotations
+
+
+def is_source(spec: str) -> bool:
+    """PyTorch source (``net.py``, ``net.py::Net``, ``net.py::Net(3)``) rather than ONNX."""
+    return "::" in spec or spec.endswith(".py")
+
+
+def load_any(spec: str, *, symbolic=()):
+    """The Graph of an ONNX file or of a PyTorch source spec."""
+    if is_source(spec):
+        from .torch import load_source
+
+        return load_source(spec, symbolic=list(symbolic))
+    from .onnx import load
+
+    return load(spec)
