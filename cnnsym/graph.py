@@ -70,12 +70,14 @@ class Initializer:
     value: Optional[tuple] = None  # elements, only for small tensors
     external: bool = False  # data lives in an external file
     data_missing: bool = False  # external file absent / no data at all
+    role: Optional[str] = None  # trainable | buffer | constant: overrides the reading op's role (source frontend)
 
     @property
-    def numel(self) -> int:
+    def numel(self):
+        """An int; a sympy expression when a dim is symbolic (source hyperparameters)."""
         n = 1
         for d in self.shape:
-            n *= int(d)
+            n = n * (int(d) if isinstance(d, int) or getattr(d, "is_Integer", False) else d)
         return n
 
 
@@ -101,6 +103,13 @@ class Graph:
     warnings: list = field(default_factory=list)
     producer: str = ""
     kind: str = "onnx"
+    # source frontend: initializers a node's module holds without the op reading them
+    # (BatchNorm's num_batches_tracked), counted with that node: node name -> [initializer]
+    held: dict = field(default_factory=dict)
+    # source frontend: module qualname -> the tensor names its call(s) returned
+    module_outputs: dict = field(default_factory=dict)
+    # source frontend: --symbolic hyperparameters -> their default values
+    symbol_defaults: dict = field(default_factory=dict)
 
     @property
     def opset(self) -> int:
