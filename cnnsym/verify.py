@@ -226,11 +226,17 @@ def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", r
     if report.bindings is None:
         raise InputError(path, "no valid binding: nothing to run (see the report's constraints)")
     bindings = pick_bindings(report, sizes, random_k, seed)
-    for b in bindings:
+    kept = []
+    for i, b in enumerate(bindings):
         need = sum(int(evaluate(t.bytes, b)) for t in report.tensors.values() if t.bytes is not None)
-        if need > max_bytes:
+        if need <= max_bytes:
+            kept.append(b)
+        elif i <= len(sizes):  # asked for (or the report's own): refuse
             raise InputError(path, f"too large to run: {need:,} bytes of activations at {_fmt_binding(b) or 'the static sizes'} "
                                    f"(limit {max_bytes:,}; raise it with --max-bytes)")
+        else:
+            res.notes.append(f"random binding {_fmt_binding(b)} skipped: {need:,} bytes of activations exceed --max-bytes")
+    bindings = kept
     model = load_runnable(str(path), res.notes)
     res.bindings = bindings
     _check_params(model, report, res)
