@@ -192,19 +192,7 @@ def main():
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS",
               help="Give up (exit 2) when the analysis takes longer than this.")
 def report_cmd(model, inputs, binds, fmt, wide, output, timeout):
-    def run():
-        bindings = parse_bindings(binds)
-        overrides = parse_inputs(inputs)
-        from .analyze import analyze, apply_inputs
-        from .frontends import load_any
-
-        with _time_limit(timeout):
-            graph = load_any(model)
-            apply_inputs(graph, overrides)
-            rep = analyze(graph, bindings)
-        return rep
-
-    rep = _run_guarded(run, model)
+    rep = _run_guarded(lambda: analyze_model(model, inputs, binds, timeout)[1], model)
 
     def emit():
         from . import render
@@ -223,6 +211,20 @@ def report_cmd(model, inputs, binds, fmt, wide, output, timeout):
     _run_guarded(emit, model)
     if rep.errors or rep.bindings is None:
         sys.exit(EXIT_INVALID)
+
+
+def analyze_model(model, inputs=(), binds=(), timeout=300, symbolic=()):
+    """(graph, report) for a model spec and the command line's --input/--bind values;
+    shared by every command that analyses a model."""
+    bindings = parse_bindings(binds)
+    overrides = parse_inputs(inputs)
+    from .analyze import analyze, apply_inputs
+    from .frontends import load_any
+
+    with _time_limit(timeout):
+        graph = load_any(model, symbolic=symbolic)
+        apply_inputs(graph, overrides)
+        return graph, analyze(graph, bindings)
 
 
 class _time_limit:
@@ -291,16 +293,10 @@ Exit status: 0 every check holds, 1 a check failed, 2 bad input (one line on std
               help="Bound on the symbolic analysis time.")
 def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, max_bytes, show_all, fmt, timeout):
     def run():
-        bindings = parse_bindings(binds)
-        overrides = parse_inputs(inputs)
-        from .analyze import analyze, apply_inputs
-        from .frontends import is_source, load_any
+        from .frontends import is_source
         from .verify import verify
 
-        with _time_limit(timeout):
-            graph = load_any(model)
-            apply_inputs(graph, overrides)
-            rep = analyze(graph, bindings)
+        graph, rep = analyze_model(model, inputs, binds, timeout)
         if rep.errors:
             raise _Fail("the model is invalid for every input: " + rep.errors[0])
         if rep.unaccounted:
