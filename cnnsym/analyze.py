@@ -12,7 +12,7 @@ from .errors import InputError, ShapeError, BindingError
 from .graph import DTYPE_BYTES, FLOAT_TYPES, Graph, Value
 from .ops import lookup, numel
 from .receptive import RF, join
-from .report import Constraint, NodeResult, Report, TensorInfo
+from .report import Constraint, NodeResult, Problem, Report, TensorInfo
 from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
 
 _ROLE_RANK = {"constant": 0, "buffer": 1, "trainable": 2}
@@ -60,7 +60,18 @@ def apply_inputs(graph: Graph, overrides: dict):
             else:
                 shape.append(dim_symbol(d))
                 names.append(d)
+        subst = {o: n for o, n in zip(gi.shape, shape) if isinstance(o, sp.Symbol) and o != n}
         gi.shape, gi.axis_names, gi.defaulted = tuple(shape), tuple(names), frozenset()
+        if subst:
+            _substitute_values(graph, subst)
+
+
+def _substitute_values(graph: Graph, subst: dict):
+    """Known tensor contents written in terms of an input's dims (the source frontend's
+    reshape targets and resize sizes) follow that input when --input renames or fixes it."""
+    for init in graph.initializers.values():
+        if init.value and any(isinstance(v, sp.Basic) and v.free_symbols for v in init.value):
+            init.value = tuple(as_expr(v).xreplace(subst) for v in init.value)
 
 
 def toposort(graph: Graph):
@@ -122,7 +133,11 @@ _CACHE: dict = {}
 def infer_node(cls, node, opset, inputs):
     key = None
     try:
-        key = (cls, opset, _freeze(node.attrs), tuple(None if v is None else (v.shape, v.dtype, v.value) for v in inputs))
+        reads = cls.reads_values
+        # which outputs the node has matters too (Split into len(outputs) parts, MaxPool's
+        # Indices choosing onnxruntime's kernel)
+        key = (cls, opset, _freeze(node.attrs), tuple(bool(o) for o in node.outputs),
+               tuple(None if v is None else (v.shape, v.dtype, v.value if reads else None) for v in inputs))
         hash(key)
     except TypeError:
         key = None
@@ -177,7 +192,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         env[name] = Value(tuple(as_expr(d) for d in init.shape), init.dtype, init.value)
     rfs = {gi.name: tensors[gi.name].rf for gi in graph.inputs}
 
-    results, constraints, warnings, errors = [], [], list(graph.warnings), []
+    results, constraints, warnings, errors, problems = [], [], list(graph.warnings), [], []
     seen_cons = set()
     counted = {}  # initializer -> (role, NodeResult)
     unaccounted = defaultdict(list)
@@ -206,10 +221,12 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 res.status = "error"
                 res.message = e.problem
                 errors.append(f"{node.describe()}: {e.problem}")
+                problems.append(Problem(node.name, node.op_type, e.problem, e.kind, e.expected, e.got))
             except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, AttributeError) as e:
                 res.status = "error"
                 res.message = f"{node.op_type}: cannot derive shapes ({type(e).__name__}: {e})"
                 errors.append(f"{node.describe()}: {res.message}")
+                problems.append(Problem(node.name, node.op_type, res.message))
         # parameters: every initializer counted once, in its strongest role
         for idx, i in [*enumerate(node.inputs), *((None, h) for h in graph.held.get(node.name, ()))]:
             init = graph.initializers.get(i) if i else None
@@ -289,7 +306,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     totals["activation_bytes"] = sp.Add(*[t.bytes for n, t in tensors.items() if t.bytes is not None and t.producer is not None])
     report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
                     tensors, results, totals, constraints, warnings=warnings, errors=errors,
-                    unaccounted=unacc, opset=graph.opset)
+                    unaccounted=unacc, opset=graph.opset, problems=problems)
     report.spatial_symbols = spatial
     dom.solve(report, graph, bindings or {}, strict=strict_bindings)
     if report.bindings is not None:

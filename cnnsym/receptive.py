@@ -59,9 +59,13 @@ def join(fields: list) -> tuple:
         return first, False
     los = [f.offset - (f.size - 1) / 2 for f in fields]
     his = [f.offset + (f.size - 1) / 2 for f in fields]
-    lo, hi = sp.Min(*los), sp.Max(*his)
     strides = {f.stride for f in fields}
-    stride = first.stride if len(strides) == 1 else sp.Max(*strides)
+    if all(v.is_number for v in (*los, *his, *strides)):  # the usual case: no sympy Min/Max
+        lo, hi = min(los), max(his)
+        stride = max(strides)
+    else:
+        lo, hi = sp.Min(*los), sp.Max(*his)
+        stride = first.stride if len(strides) == 1 else sp.Max(*strides)
     offsets = {f.offset for f in fields}
     misaligned = len(strides) > 1 or len(offsets) > 1
     return RF(hi - lo + 1, stride, (lo + hi) / 2), misaligned

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Optional
 
 import sympy as sp
@@ -32,8 +33,8 @@ class NodeResult:
     terms: dict = field(default_factory=dict)
     message: str = ""
 
-    @property
-    def flops(self):
+    @cached_property
+    def flops(self):  # read only once the analysis is complete
         return 2 * self.macs + sp.Add(*self.terms.values())
 
     @property
@@ -46,6 +47,21 @@ class Constraint:
     rel: object  # sympy relational
     message: str
     node: str
+
+
+@dataclass
+class Problem:
+    """A node whose op could not produce a shape (it raised ShapeError), structured for lint
+    rules: ``kind`` is what disagrees ("channels", "features", "broadcast", "elements",
+    "shape", "size" or "" when the op did not say), ``expected`` what the op needs and
+    ``got`` what reached it (sympy or int, None when not given)."""
+
+    node: str
+    op_type: str
+    message: str
+    kind: str = ""
+    expected: object = None
+    got: object = None
 
 
 @dataclass
@@ -67,6 +83,7 @@ class Report:
     unaccounted: list = field(default_factory=list)  # {op, domain, count, nodes}
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # Problem, one per node in error
     convention: str = CONVENTION
     opset: int = 0
 

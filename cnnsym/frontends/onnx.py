@@ -7,10 +7,11 @@ import os
 import re
 
 from ..errors import InputError
-from ..graph import Graph, GraphInput, Initializer, Node
+from ..graph import FLOAT_TYPES, Graph, GraphInput, Initializer, Node
 from ..symbolic import as_expr, dim_symbol
 
-SMALL = 64  # contents of tensors up to this many elements are read (shape arithmetic)
+SMALL = 64  # contents of integer tensors up to this many elements are read (shape arithmetic)
+SMALL_FLOAT = 8  # float contents matter for scales, roi, clip bounds: never for weights
 MAX_DIM = 2**62
 SUB_BYTE_OR_STRING = {8, 22, 21, 23, 24, 25}  # string, int4/uint4, float4 and friends
 
@@ -78,7 +79,7 @@ def read_tensor(t, path, folder, *, check_external=True) -> Initializer:
         item = _expected_bytes(t)
         if item and len(t.raw_data) != n * item:
             raise InputError(path, f"initializer {t.name!r} holds {len(t.raw_data)} bytes but its dims {dims} need {n * item}")
-    if n <= SMALL:
+    if n <= (SMALL if t.data_type not in FLOAT_TYPES else SMALL_FLOAT):
         init.value = _tensor_contents(t, path)
     return init
 

@@ -97,6 +97,9 @@ class Op:
     param_roles: ClassVar[dict] = {}
     examples: ClassVar[list] = []
     origin: ClassVar[str] = "cnnsym"
+    # whether infer() looks at its inputs' known contents (Value.value); ops that see
+    # shapes only set False, so weights' small contents never split the inference cache
+    reads_values: ClassVar[bool] = True
 
     def __init__(self, attrs: Optional[dict] = None, opset: int = 17, node=None):
         self.attrs = {**self.attributes, **(attrs or {})}
@@ -110,8 +113,8 @@ class Op:
         raise NotImplementedError
 
     # helpers for subclasses -------------------------------------------------
-    def fail(self, problem: str):
-        raise ShapeError(self.node, f"{self.op_type}: {problem}")
+    def fail(self, problem: str, *, kind: str = "", expected=None, got=None):
+        raise ShapeError(self.node, f"{self.op_type}: {problem}", kind=kind, expected=expected, got=got)
 
     def input_or_attr(self, inputs, index: int, attr: str, default=None):
         """Opset-dependent operands that moved from attributes to inputs (axes, pads,
@@ -176,6 +179,9 @@ def load_builtin_ops():
 
     for m in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{m.name}")
+    from ..plugins import load_plugins
+
+    load_plugins()
 
 
 def numel(shape) -> Expr:

@@ -1,8 +1,10 @@
 """Numpy (multidirectional) broadcasting of symbolic shapes.
 
 https://onnx.ai/onnx/repo-docs/Broadcasting.html: shapes align at the right; each axis is
-1 in all but one input, or equal. Two different symbolic dims must be equal (a constraint),
-unless one is 1.
+1 in all but one input, or equal. Two symbolic dims ``a``, ``b`` that may differ must be
+equal or one of them 1 at the sizes used: constraint ``(a - b)(a - 1)(b - 1) = 0``, result
+``max(a, b)`` (times ``min(1, a, b)``, which is 1 unless a dim can be 0). Dims that are never
+equal (``L`` vs ``3L``): constraint ``(a - 1)(b - 1) = 0``, result ``a + b - 1``.
 """
 from __future__ import annotations
 
@@ -30,12 +32,24 @@ def broadcast(op, shapes):
                 if d == first:
                     continue
                 eq = sp.Eq(d, first)
+                if eq is sp.true:
+                    continue
                 if eq is sp.false:
                     if d.is_number and first.is_number:
-                        op.fail(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast (axis {i}: {first} vs {d})")
+                        op.fail(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast (axis {i}: {first} vs {d})",
+                                kind="broadcast", expected=first, got=d)
+                    # never equal: valid only where one of them is 1, and then the
+                    # result is the other one, first + d - 1
+                    rel = sp.Eq(sp.expand((first - 1) * (d - 1)), 0)
+                    if rel is sp.false:
+                        op.fail(f"axis {i}: {first} and {d} are never equal and never 1")
+                    cons.append((rel, f"{op.op_type} inputs differ on axis {i} ({first} vs {d}): one must be 1"))
+                    first = sp.expand(first + d - 1)
                     continue
-                if eq is not sp.true:
-                    cons.append((eq, f"{op.op_type} inputs must agree on axis {i} ({first} vs {d})"))
+                # equal or one of them 1; the result is the larger one (0 if either is 0)
+                cons.append((sp.Eq((first - d) * (first - 1) * (d - 1), 0),
+                             f"{op.op_type} inputs must agree on axis {i} ({first} vs {d}) or one be 1"))
+                first = sp.Max(first, d) * sp.Min(1, first, d)
             out.append(first)
         rf.append(tuple((idx, j, None) for idx, j, d in dims if d == out[-1] or len(dims) == 1) or None)
     return tuple(out), cons, tuple(rf)

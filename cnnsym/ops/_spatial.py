@@ -66,6 +66,8 @@ def window_out(op, x, k, s, d, pb, pe, auto_pad="NOTSET", ceil_mode=0, pool=Fals
     if not ceil_mode:
         return fdiv(span, s) + 1, pb
     out = cdiv(span, s) + 1
+    if (pe + s - ext - 1).is_number and pe + s <= ext + 1:
+        return out, pb  # (out - 1)s <= x + pb - 1: the last window always starts inside
     last_start_ok = fdiv(x + pb - 1, s) + 1
     if s == 1 or out == last_start_ok:
         return out, pb
@@ -93,6 +95,9 @@ def _surely_le(a, b) -> bool:
     pa, pb_ = _floor_parts(a), _floor_parts(b)
     if pa is None or pb_ is None:
         return False
+    if pa[1].is_integer and pb_[1].is_integer:  # floor(u) + c = floor(u + c)
+        du = sp.expand(pb_[0] + pb_[1] - pa[0] - pa[1])
+        return bool(du.is_number and du >= 0)
     du = sp.expand(pb_[0] - pa[0])
     return bool(du.is_number and du >= 0 and pb_[1] >= pa[1])
 
@@ -129,7 +134,8 @@ def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
         if not o.is_number:
             cons.append((sp.Ge(o, 1), f"{op.op_type} output axis {2 + j} must be >= 1"))
         elif o < 1:
-            op.fail(f"output axis {2 + j} would be {o} (< 1) for input {tuple(x_shape)}")
+            op.fail(f"output axis {2 + j} would be {o} (< 1) for input {tuple(x_shape)}", kind="size",
+                    expected=1, got=o)
     return outs, windows, cons, k
 
 

@@ -14,7 +14,8 @@ def _group_check(op, cin, w_cin, cout, g):
     need = w_cin * g
     eq = sp.Eq(cin, need)
     if eq is sp.false:
-        op.fail(f"input has {cin} channels but the weight expects {need} (weight {w_cin} x group {g})")
+        op.fail(f"input has {cin} channels but the weight expects {need} (weight {w_cin} x group {g})",
+                kind="channels", expected=need, got=cin)
     if eq is not sp.true:
         cons.append((eq, f"{op.op_type} input channels must equal {need}"))
     if cout.is_Integer and cout % g != 0:
@@ -30,6 +31,7 @@ class Conv(Op):
     ``_spatial``); macs = N * M * prod(out) * (C/group) * prod(k); bias term = numel(Y).
     https://onnx.ai/onnx/operators/onnx__Conv.html
     """
+    reads_values = False
 
     op_type = "Conv"
     attributes = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": None,
@@ -75,12 +77,14 @@ class ConvTranspose(Op):
     onnxruntime (1.32, the reference here) pads ``max(0, full - x*s)``, so out = x*s when
     ``output_padding + d(k-1) + 1 >= s`` and the unpadded ``full`` otherwise (e.g. k=1, s=3
     gives 3x - 2, not 3x). VALID keeps the explicit pads (onnxruntime). output_padding must
-    be < max(stride, dilation). With output_shape, onnxruntime also refuses inputs with
-    ``full + s - 1 < out`` (a constraint here; the spec would zero-extend).
+    be < max(stride, dilation) (the spec); onnxruntime refuses output_padding >= stride at
+    every size, which cnnsym does not copy. With output_shape, onnxruntime also refuses inputs with
+    ``full - output_padding + s - 1 < out`` (a constraint here; the spec would zero-extend).
     macs are counted on the input side, N * C * prod(x) * (M/group) * prod(k): each input
     element is multiplied into each kernel tap once (the output side over-counts by s^2).
     https://onnx.ai/onnx/operators/onnx__ConvTranspose.html
     """
+    reads_values = False
 
     op_type = "ConvTranspose"
     attributes = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": None,
@@ -105,7 +109,8 @@ class ConvTranspose(Op):
         cons = []
         eq = sp.Eq(cin, w.shape[0])
         if eq is sp.false:
-            self.fail(f"input has {cin} channels but the weight expects {w.shape[0]}")
+            self.fail(f"input has {cin} channels but the weight expects {w.shape[0]}",
+                      kind="channels", expected=w.shape[0], got=cin)
         if eq is not sp.true:
             cons.append((eq, f"ConvTranspose input channels must equal {w.shape[0]}"))
         cout = w.shape[1] * g
@@ -127,7 +132,8 @@ class ConvTranspose(Op):
                     out = as_expr(oshape[j])
                     total = sp.Max(0, full - out)
                     # onnxruntime refuses an input too small to produce output_shape
-                    rel = sp.Ge(full + s[j] - 1, out)
+                    # (output_padding does not count: s(x - 1) + d(k - 1) + s >= out)
+                    rel = sp.Ge(full - opad[j] + s[j] - 1, out)
                     if rel is sp.false:
                         self.fail(f"input axis {2 + j} ({xj}) is too small for output_shape {out}")
                     if rel is not sp.true:

@@ -61,6 +61,7 @@ def _make_unary(name, weight, attrs):
     doc = f"""{name}: Y has X's shape; term activation = {weight} x numel(Y).
     https://onnx.ai/onnx/operators/onnx__{name}.html"""
     cls = type(name, (Unary,), {"op_type": name, "attributes": attrs, "weight": weight, "__doc__": doc,
+                                 "reads_values": name in _UNARY_VALUE,
                                  "__module__": __name__,
                                  "examples": [Case(("N,C,H,W",), "N,C,H,W", terms={"activation": f"{weight}*N*C*H*W"})]})
     return register(cls)
@@ -159,6 +160,7 @@ Div.examples = Div.examples + [Case(("1", "1"), "1", values={0: ("C",), 1: (2,)}
 class PRelu(Op):
     """Y = X where X >= 0 else slope * X; slope broadcasts to X (unidirectionally).
     term activation = numel(Y). https://onnx.ai/onnx/operators/onnx__PRelu.html"""
+    reads_values = False
 
     op_type = "PRelu"
     param_roles = {1: "trainable"}

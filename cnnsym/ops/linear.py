@@ -11,7 +11,7 @@ from ._broadcast import broadcast
 def _inner(op, a, b, what):
     eq = sp.Eq(a, b)
     if eq is sp.false:
-        op.fail(f"inner dimensions differ: {a} vs {b} ({what})")
+        op.fail(f"inner dimensions differ: {a} vs {b} ({what})", kind="features", expected=b, got=a)
     return [] if eq is sp.true else [(eq, f"{op.op_type} inner dimensions must agree: {a} = {b}")]
 
 
@@ -22,6 +22,7 @@ class Gemm(Op):
     macs = M * K * N; bias term = M * N when C is given.
     https://onnx.ai/onnx/operators/onnx__Gemm.html
     """
+    reads_values = False
 
     op_type = "Gemm"
     attributes = {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0}
@@ -52,6 +53,7 @@ class MatMul(Op):
     operands are promoted and the added axis removed. macs = prod(batch) * M * K * N.
     https://onnx.ai/onnx/operators/onnx__MatMul.html
     """
+    reads_values = False
 
     op_type = "MatMul"
     param_roles = {0: "trainable", 1: "trainable"}

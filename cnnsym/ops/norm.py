@@ -26,7 +26,8 @@ def _channel_check(op, x, v, want, what):
         return []
     eq = sp.Eq(v.shape[0], want)
     if eq is sp.false:
-        op.fail(f"{what} has {v.shape[0]} elements but {want} are needed")
+        op.fail(f"{what} has {v.shape[0]} elements but {want} are needed", kind="channels",
+                expected=v.shape[0], got=want)
     return [] if eq is sp.true else [(eq, f"{op.op_type} {what} must have {want} elements")]
 
 
@@ -45,6 +46,7 @@ class BatchNormalization(Op):
     scale and B are trainable, input_mean/input_var buffers. term norm = 2 * numel(Y).
     https://onnx.ai/onnx/operators/onnx__BatchNormalization.html
     """
+    reads_values = False
 
     op_type = "BatchNormalization"
     attributes = {"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0, "spatial": 1}
@@ -74,6 +76,7 @@ class InstanceNormalization(Op):
     scale and B (C,) are trainable; term norm = 5 * numel(Y).
     https://onnx.ai/onnx/operators/onnx__InstanceNormalization.html
     """
+    reads_values = False
 
     op_type = "InstanceNormalization"
     attributes = {"epsilon": 1e-5}
@@ -98,6 +101,7 @@ class LayerNormalization(Op):
     Scale and B (broadcast to X[axis:]) are trainable; term norm = 5 * numel(Y).
     https://onnx.ai/onnx/operators/onnx__LayerNormalization.html
     """
+    reads_values = False
 
     op_type = "LayerNormalization"
     attributes = {"axis": -1, "epsilon": 1e-5, "stash_type": 1}
@@ -128,6 +132,7 @@ class GroupNormalization(Op):
     in opset 18 and (C,) from opset 21. term norm = 5 * numel(Y).
     https://onnx.ai/onnx/operators/onnx__GroupNormalization.html
     """
+    reads_values = False
 
     op_type = "GroupNormalization"
     attributes = {"epsilon": 1e-5, "num_groups": None, "stash_type": 1}
@@ -164,6 +169,7 @@ class LpNormalization(Op):
     """Y = X / ||X||_p along ``axis``; term norm = 3 * numel(Y).
     https://onnx.ai/onnx/operators/onnx__LpNormalization.html
     """
+    reads_values = False
 
     op_type = "LpNormalization"
     attributes = {"axis": -1, "p": 2}
@@ -179,6 +185,7 @@ class LRN(Op):
     Y = X / (bias + alpha/size * sum of squares)^beta. term norm = (size + 3) * numel(Y).
     https://onnx.ai/onnx/operators/onnx__LRN.html
     """
+    reads_values = False
 
     op_type = "LRN"
     attributes = {"alpha": 0.0001, "beta": 0.75, "bias": 1.0, "size": None}
@@ -198,6 +205,7 @@ class MeanVarianceNormalization(Op):
     term norm = 5 * numel(Y).
     https://onnx.ai/onnx/operators/onnx__MeanVarianceNormalization.html
     """
+    reads_values = False
 
     op_type = "MeanVarianceNormalization"
     attributes = {"axes": [0, 2, 3]}

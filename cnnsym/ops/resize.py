@@ -2,7 +2,8 @@
 
 Output per axis, as onnxruntime computes it:
 
-- ``sizes`` given: out = sizes (``axes`` from opset 18 name the axes it covers). With
+- ``sizes`` given: out = sizes (``axes`` from opset 18 name the axes it covers); an empty
+  input axis cannot be resized to a non-empty one (onnxruntime refuses; a constraint). With
   ``keep_aspect_ratio_policy`` not_larger / not_smaller: s = min / max over those axes of
   sizes[i]/x[i], and out[i] = round(s * x[i]) (half up) on them, others unchanged.
 - ``scales`` given: out = floor(x * scale). onnxruntime truncates the float32 product
@@ -105,6 +106,12 @@ class _ResizeBase(Op):
                 self.fail(f"output axis {i} would be {o} for input {tuple(x.shape)}")
             if not o.is_number:
                 cons.append((sp.Ge(o, 1), f"{self.op_type} output axis {i} must be >= 1"))
+            if resized and scales is None:  # sizes: onnxruntime cannot resize an empty axis
+                rel = sp.Ge(d, 1)
+                if rel is sp.false:
+                    self.fail(f"input axis {i} is empty ({d}) but sizes asks for {o}")
+                if rel is not sp.true:
+                    cons.append((rel, f"{self.op_type} input axis {i} must not be empty (resized to {o})"))
             if not resized or i < 2 or len(x.shape) < 3:
                 rf.append(((0, i, None),))
                 continue

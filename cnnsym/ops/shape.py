@@ -118,11 +118,12 @@ def _equal(op, a, b, message, cons):
     diff = sp.expand(a - b)
     if diff == 0:
         return
+    kind = "elements" if "element count" in message else "shape"
     if diff.is_number:
-        op.fail(f"{message} ({a} vs {b})")
+        op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
     rel = sp.Eq(a, b)
     if rel is sp.false:
-        op.fail(f"{message} ({a} vs {b})")
+        op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
     if rel is not sp.true:
         cons.append((rel, message))
 
@@ -151,7 +152,7 @@ def _exact_div(a, b):
     is a polynomial, else its floor."""
     a, b = as_expr(a), as_expr(b)
     q = sp.cancel(a / b)
-    num, den = sp.fraction(q)
+    num, den = sp.fraction(sp.together(q))  # together: cancel may leave a sum of fractions
     if den == 1:
         return q
     if den.is_Integer and den > 0:
