@@ -191,8 +191,14 @@ def main():
               metavar="FILE", help="Write to FILE instead of standard output.")
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS",
               help="Give up (exit 2) when the analysis takes longer than this.")
-def report_cmd(model, inputs, binds, fmt, wide, output, timeout):
-    rep = _run_guarded(lambda: analyze_model(model, inputs, binds, timeout)[1], model)
+@click.option("--convention", "-c", default="cnnsym", show_default=True, metavar="NAME",
+              help="Also total the costs as another tool counts them: torchvision, fvcore, ptflops, "
+                   "ptflops_aten, thop, torchinfo, onnx-tool, calflops (see `cnnsym conventions`).")
+def report_cmd(model, inputs, binds, fmt, wide, output, timeout, convention):
+    from .cli_conventions import apply_convention, check_convention
+
+    _run_guarded(lambda: check_convention(convention), model)
+    rep = _run_guarded(lambda: apply_convention(analyze_model(model, inputs, binds, timeout)[1], convention), model)
 
     def emit():
         from . import render
@@ -361,6 +367,8 @@ def ops_cmd(fmt):
 
     _run_guarded(run)
 
+
+from . import cli_conventions  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

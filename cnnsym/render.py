@@ -54,7 +54,11 @@ def convention_doc(report) -> dict:
     """What the counting convention named in ``report.convention`` means."""
     from .ops import TERMS
 
+    p = _preset(report)
+    extra = {} if p is None else {"preset": {"tool": p.tool, "unit": p.unit, "summary": p.summary,
+                                             "bugs": {b: d.description for b, d in p.bugs.items()}}}
     return {
+        **extra,
         "name": report.convention,
         "macs": "multiply-accumulates of Conv, ConvTranspose (input side), Gemm and MatMul",
         "flops": "2*macs + the sum of the named terms",
@@ -66,7 +70,23 @@ def convention_doc(report) -> dict:
     }
 
 
+def _preset(report):
+    """The counting preset named by ``report.convention`` (None for cnnsym's own)."""
+    if report.convention == "cnnsym":
+        return None
+    from .conventions import get
+
+    try:
+        return get(report.convention)
+    except KeyError:
+        return None
+
+
 def convention_line(report) -> str:
+    p = _preset(report)
+    if p is not None:
+        return (f"convention {p.name} ({p.unit}, as {p.tool}): {p.summary}; the cnnsym totals "
+                f"(MACs, FLOPs, terms) are shown as well")
     return (f"convention {report.convention}: MACs = multiply-accumulates of Conv/ConvTranspose "
             f"(input side)/Gemm/MatMul; FLOPs = 2*MACs + named terms; params counted once per "
             f"initializer; bytes = elements x dtype size")
@@ -256,11 +276,15 @@ def totals_rows(report) -> list:
     out = []
     keys = [k for k in TOTAL_KEYS if k in report.totals]
     terms = sorted(k for k in report.totals if k.startswith("terms."))
-    for k in keys[:6] + terms + keys[6:]:
+    conv = ["convention.total"] if "convention.total" in report.totals else []
+    for k in keys[:6] + terms + keys[6:] + conv:
         expr = report.totals[k]
         v = report.values.get(k) if report.values else None
         v = _jsonable(v) if v is not None else None
         label = TOTAL_LABELS.get(k, k.replace("terms.", "term: "))
+        if k == "convention.total":
+            p = _preset(report)
+            label = f"{report.convention}: {p.unit if p else 'total'}"
         hv = "" if v is None else (human(v, "bytes" if k in BYTE_KEYS else "count") if is_int(v) else str(v))
         out.append((k, label, to_str(expr), v, hv))
     return out
@@ -393,6 +417,7 @@ def to_json_dict(report) -> dict:
             "activation_bytes": get("activation_bytes"),
             "peak_activation_bytes": get("peak_activation_bytes"),
             "terms": {k[len("terms."):]: get(k) for k in tot if k.startswith("terms.")},
+            **({"convention_total": get("convention.total")} if "convention.total" in tot else {}),
         }
 
     totals = grouped(lambda k: to_str(report.totals[k]) if k in report.totals else None)
