@@ -188,6 +188,8 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 (spatial if ax >= 2 and rank >= 3 else batchlike if ax == 0 else set()).add(s.name)
         env[gi.name] = Value(gi.shape, gi.dtype)
         tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, numel(gi.shape) * DTYPE_BYTES.get(gi.dtype, 0), rf)
+    for name in graph.symbol_defaults:  # source hyperparameters made symbolic (--symbolic)
+        symbols.setdefault(name, (None, None))
     for name, init in graph.initializers.items():
         env[name] = Value(tuple(as_expr(d) for d in init.shape), init.dtype, init.value)
     rfs = {gi.name: tensors[gi.name].rf for gi in graph.inputs}
@@ -308,6 +310,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     tensors, results, totals, constraints, warnings=warnings, errors=errors,
                     unaccounted=unacc, opset=graph.opset, problems=problems)
     report.spatial_symbols = spatial
+    report.symbol_defaults = dict(graph.symbol_defaults)
     dom.solve(report, graph, bindings or {}, strict=strict_bindings)
     if report.bindings is not None:
         report.totals["peak_activation_bytes"] = _peak(graph, order, tensors, report)

@@ -194,11 +194,18 @@ def main():
 @click.option("--convention", "-c", default="cnnsym", show_default=True, metavar="NAME",
               help="Also total the costs as another tool counts them: torchvision, fvcore, ptflops, "
                    "ptflops_aten, thop, torchinfo, onnx-tool, calflops (see `cnnsym conventions`).")
-def report_cmd(model, inputs, binds, fmt, wide, output, timeout, convention):
+@click.option("--symbolic", "symbolic", default="", metavar="NAME,...",
+              help="Source models: integer constructor arguments to keep as symbols (params and MACs "
+                   "become polynomials in them, evaluated at their defaults).")
+def report_cmd(model, inputs, binds, fmt, wide, output, timeout, convention, symbolic):
     from .cli_conventions import apply_convention, check_convention
 
     _run_guarded(lambda: check_convention(convention), model)
-    rep = _run_guarded(lambda: apply_convention(analyze_model(model, inputs, binds, timeout)[1], convention), model)
+    if _lists_models(model, fmt, output):
+        return
+    syms = [x.strip() for x in symbolic.split(",") if x.strip()]
+    rep = _run_guarded(lambda: apply_convention(analyze_model(model, inputs, binds, timeout, syms)[1], convention),
+                       model)
 
     def emit():
         from . import render
@@ -217,6 +224,27 @@ def report_cmd(model, inputs, binds, fmt, wide, output, timeout, convention):
     _run_guarded(emit, model)
     if rep.errors or rep.bindings is None:
         sys.exit(EXIT_INVALID)
+
+
+def _lists_models(model, fmt, output) -> bool:
+    """``cnnsym report net.py`` (no ``::Name``): list every nn.Module and factory in it."""
+    if "::" in model or not model.endswith(".py"):
+        return False
+
+    def run():
+        from .frontends.torch import list_models
+
+        return list_models(model)
+
+    names = _run_guarded(run, model)
+    if fmt == "json":
+        import json
+        _write(json.dumps({"model": model, "models": list(names)}, indent=1) + "\n", output)
+    else:
+        lines = [f"{model}: {len(names)} model(s); pick one with {model}::NAME (or ::NAME(args))"]
+        lines += [f"  {model}::{n}" for n in names]
+        _write("\n".join(lines) + "\n", output)
+    return True
 
 
 def analyze_model(model, inputs=(), binds=(), timeout=300, symbolic=()):
@@ -372,3 +400,5 @@ from . import cli_conventions  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+from . import cli_lint  # noqa: E402,F401  (lint, rules)
+from . import cli_check  # noqa: E402,F401  (check)

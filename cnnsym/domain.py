@@ -26,13 +26,15 @@ def default_bindings(report, graph):
     """Static dims are what they are; symbols: batch (axis 0) = 1, spatial = 224, other = 1."""
     b, notes = {}, []
     for name, (inp, ax) in report.symbols.items():
-        if name in report.spatial_symbols:
+        if name in report.symbol_defaults:
+            b[name] = int(report.symbol_defaults[name])
+        elif name in report.spatial_symbols:
             b[name] = DEFAULT_SPATIAL
         else:
             b[name] = 1
     if b:
         notes.append("default bindings: " + ", ".join(f"{k}={v}" for k, v in b.items())
-                     + " (batch and other axes 1, spatial axes 224)")
+                     + " (batch and other axes 1, spatial axes 224, hyperparameters their defaults)")
     return b, notes
 
 
@@ -210,22 +212,23 @@ def solve(report, graph, user: dict, strict: bool = True):
             report.valid_ranges[n] = describe(ok(**vals))
             report.valid_ranges[n]["others"] = {m: ref[m] for m in names if m != n}
     bad = violated(report, bindings)
+    if bad and report.smallest_input:
+        # spatial sizes the user did not choose move to the smallest valid input
+        moved = {k: v for k, v in report.smallest_input.items() if k not in user}
+        if moved and not violated(report, {**bindings, **moved}):
+            bindings.update(moved)
+            notes.append("the default spatial size is outside the valid domain; evaluated at the smallest valid input "
+                         + ", ".join(f"{k}={v}" for k, v in moved.items()))
+            bad = []
     if bad:
-        if any(k in user for k in bindings) and user:
+        if user and strict:
             c = bad[0]
             ranges = "; ".join(f"{k}: {v['text']}" for k, v in report.valid_ranges.items())
-            msg = (f"bindings {', '.join(f'{k}={v}' for k, v in bindings.items())} are outside the valid domain: "
-                   f"{c.message} (node {c.node!r}){'; valid: ' + ranges if ranges else ''}")
-            if strict:
-                raise BindingError(msg)
-        if report.smallest_input and not violated(report, {**bindings, **report.smallest_input}):
-            bindings.update(report.smallest_input)
-            notes.append("the default spatial size is outside the valid domain; evaluated at the smallest valid input "
-                         + ", ".join(f"{k}={v}" for k, v in report.smallest_input.items()))
-        else:
-            report.errors.append("no valid binding found: " + "; ".join(f"{c.message} (node {c.node!r})" for c in bad[:3]))
-            report.bindings = None
-            report.binding_notes = notes
-            return
+            raise BindingError(f"bindings {', '.join(f'{k}={v}' for k, v in bindings.items())} are outside the valid "
+                               f"domain: {c.message} (node {c.node!r}){'; valid: ' + ranges if ranges else ''}")
+        report.errors.append("no valid binding found: " + "; ".join(f"{c.message} (node {c.node!r})" for c in bad[:3]))
+        report.bindings = None
+        report.binding_notes = notes
+        return
     report.bindings = bindings
     report.binding_notes = notes

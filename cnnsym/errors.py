@@ -18,9 +18,12 @@ class InputError(CnnsymError):
 class ShapeError(CnnsymError):
     """An op cannot produce a shape from what reaches it."""
 
-    def __init__(self, node, problem: str):
+    def __init__(self, node, problem: str, *, kind: str = "", expected=None, got=None):
         self.node = node
         self.problem = problem
+        # structured detail for lint rules: what disagrees (channels, features, broadcast,
+        # elements, size) and the two sides, expected by the op and got from its input
+        self.kind, self.expected, self.got = kind, expected, got
         where = getattr(node, "describe", lambda: str(node))() if node is not None else ""
         super().__init__(f"{where}: {problem}" if where else problem)
 

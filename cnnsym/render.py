@@ -325,7 +325,9 @@ def bindings_text(report) -> str:
 
 
 def _symbols_text(report) -> str:
-    return ", ".join(f"{s} ({inp}[{ax}])" for s, (inp, ax) in report.symbols.items()) or "none (all dims static)"
+    return ", ".join(f"{s} ({inp}[{ax}])" if inp is not None else
+                     f"{s} (hyperparameter, default {report.symbol_defaults.get(s)})"
+                     for s, (inp, ax) in report.symbols.items()) or "none (all dims static)"
 
 
 def _inputs_text(report) -> list:
@@ -431,7 +433,9 @@ def to_json_dict(report) -> dict:
         "opset": report.opset,
         "convention": report.convention,
         "convention_doc": convention_doc(report),
-        "symbols": {s: {"input": inp, "axis": ax} for s, (inp, ax) in report.symbols.items()},
+        "symbols": {s: ({"input": inp, "axis": ax} if inp is not None else
+                        {"input": None, "axis": None, "hyperparameter": True, "default": report.symbol_defaults.get(s)})
+                    for s, (inp, ax) in report.symbols.items()},
         "opaque_symbols": opaque_symbols(report),
         "complete": incomplete_nodes(report) == 0,
         "inputs": list(report.inputs),

@@ -85,6 +85,8 @@ class Report:
     errors: list = field(default_factory=list)
     problems: list = field(default_factory=list)  # Problem, one per node in error
     convention: str = CONVENTION
+    spatial_symbols: set = field(default_factory=set)
+    symbol_defaults: dict = field(default_factory=dict)  # hyperparameter -> default value
     opset: int = 0
 
     def evaluate(self, expr, bindings=None):

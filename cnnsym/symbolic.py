@@ -62,6 +62,11 @@ def fdiv(x, n) -> Expr:
     """``floor(x/n)`` for integer-valued ``x`` and positive ``n``, in canonical form."""
     x, n = as_expr(x), as_expr(n)
     if not _is_pos_int(n):
+        if expr_size(x) + expr_size(n) <= 500:
+            q = sp.cancel(x / n)  # exact division by a symbolic size (a view's -1)
+            num, den = sp.fraction(q)
+            if den.is_Integer:
+                return fdiv(num, den) if den > 1 else num
         return sp.floor(x / n)
     if x.is_Integer:
         return sp.Integer(int(x) // int(n))

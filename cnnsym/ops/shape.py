@@ -761,7 +761,8 @@ _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "reflect", "wrap":
 class Pad(Op):
     """Y dim = x + pad_begin + pad_end on each padded axis (``pads`` = all begins then all
     ends; attribute before opset 11, input from 11; ``axes`` input from 18, default all).
-    Negative pads crop. reflect needs pads < x, edge/wrap need x >= 1 where padded.
+    Negative pads crop. reflect needs pads < x, edge x >= 1 where padded, wrap (onnxruntime)
+    a non-empty input on every axis.
     The receptive field shifts by -pad_begin. https://onnx.ai/onnx/operators/onnx__Pad.html"""
 
     op_type = "Pad"
@@ -801,8 +802,13 @@ class Pad(Op):
                 for p in (pb, pe):
                     if p != 0:
                         _at_least(self, d - 1, p, f"reflect pads on axis {a} must be smaller than the dim", cons)
+            elif mode == "edge" and (pb != 0 or pe != 0):
+                _at_least(self, d, 1, f"edge pads on axis {a} need a non-empty dim", cons)
             rf[a] = ((0, a, Window(ZERO, ONE, -pb)),)
             widths[a] = (pb, pe)
+        if mode == "wrap" and any(p != 0 for p in pads):  # onnxruntime: no empty axis at all
+            for a in range(r):
+                _at_least(self, x.shape[a], 1, f"wrap padding needs a non-empty input (axis {a})", cons)
         arr = _array(x)
         res = None
         if arr is not None and mode in _NP_PAD and all(p.is_Integer and p >= 0 for w in widths for p in w) \

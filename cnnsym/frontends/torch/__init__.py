@@ -1,0 +1,318 @@
+"""PyTorch model source -> Graph, read statically with libcst: nothing in the file is
+imported or executed.
+
+``load_source("models/net.py::Net")`` evaluates the class's ``__init__`` (default or given
+arguments) and ``forward`` with a small abstract interpreter (:mod:`.interpreter`) and
+emits the nodes ``torch.onnx.export`` would (:mod:`.layers`): the same Graph the ONNX
+frontend builds, ``kind = "torch"``, nodes named as ``named_modules()`` names them and
+located at the layer's construction (``loc``) and its call in ``forward`` (``call_loc``).
+
+Parameters are counted as torch counts them: every parameter of a module that ``forward``
+calls is an initializer with role ``trainable``, every buffer (running mean and variance,
+BatchNorm's ``num_batches_tracked``) one with role ``buffer``; ``num_batches_tracked`` is
+read by no ONNX op, so it is ``Graph.held`` by the BatchNormalization node.
+"""
+from __future__ import annotations
+
+import os
+
+import libcst as cst
+import sympy as sp
+
+from ...errors import InputError
+from ...graph import FLOAT, INT64, GraphInput
+from ...symbolic import as_expr, dim_symbol
+from .builder import Builder
+from .interpreter import Frame, Interp, Stop
+from .values import Module, TorchClass, Unknown, UserClass, UserFunction
+
+__all__ = ["load_source", "list_models", "split_spec"]
+
+SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def split_spec(spec: str):
+    """'path.py::Name(args)' -> ('path.py', 'Name(args)'); no '::' -> (spec, None)."""
+    spec = str(spec)
+    if "::" in spec:
+        path, target = spec.split("::", 1)
+        return path, target.strip() or None
+    return spec, None
+
+
+def _check_path(path):
+    if not os.path.exists(path):
+        raise InputError(path, "no such file")
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory, not a Python file")
+
+
+def load_source(spec: str, *, symbolic=()) -> "Graph":  # noqa: F821
+    path, target = split_spec(spec)
+    _check_path(path)
+    symbolic = [s.strip() for s in (symbolic or ()) if s and s.strip()]
+    builder = Builder(path)
+    it = Interp(path, builder, symbolic)
+    fs = it.load_file(path)
+    if target is None:
+        models = _models(it, fs)
+        if len(models) != 1:
+            listing = ", ".join(models) if models else "none found"
+            raise InputError(path, f"name the model as {path}::NAME (models in this file: {listing})")
+        target = models[0]
+    root = _construct(it, fs, path, target)
+    if symbolic:
+        missing = [s for s in symbolic if s not in it.symbol_defaults]
+        if missing:
+            raise InputError(path, f"--symbolic: {', '.join(missing)} is not an integer argument of {target} "
+                                   "or of what it builds")
+    for name, m in _named_modules(root):
+        m.qualname = name
+    inputs, args = _inputs(it, fs, root, path)
+    it.phase = "forward"
+    from .layers import call_module
+
+    try:
+        out = call_module(it, root, args, {}, None)
+    except Stop as e:
+        scope, line = it.where()
+        raise InputError(path, f"line {line}: forward cannot be followed: {e}")
+    except RecursionError:
+        raise InputError(path, "forward recurses too deeply to follow")
+    outputs = _outputs(it, out, path)
+    _unused_params(it, root)
+    g = builder.graph(inputs, outputs)
+    g.symbol_defaults = dict(it.symbol_defaults)
+    if not g.nodes:
+        raise InputError(path, f"{target}: forward produces no operations")
+    return g
+
+
+def _construct(it, fs, path, target):
+    frame = Frame(fs)
+    frame.locals = fs.globals
+    try:
+        expr = cst.parse_expression(target)
+    except Exception:  # noqa: BLE001 - libcst's parser errors
+        raise InputError(path, f"cannot read the model spec {target!r}: expected NAME or NAME(args)")
+    if not isinstance(expr, (cst.Name, cst.Call, cst.Attribute)):
+        raise InputError(path, f"the model spec {target!r} must be a name or a call")
+    name = expr.func if isinstance(expr, cst.Call) else expr
+    try:
+        obj = it.eval(name, frame)
+    except Stop:
+        models = _models(it, fs)
+        raise InputError(path, f"no model named {_src(name)!r} (models in this file: {', '.join(models) or 'none'})")
+    it.site_stack.append((fs, _def_node(obj) or fs.tree))
+    try:
+        if isinstance(expr, cst.Call):
+            root = it.eval(expr, frame)
+        else:
+            root = it.call(obj, [], {}, None)
+    except Stop as e:
+        scope, line = it.where()
+        where = f"line {line}: " if line else ""
+        hint = " (give arguments as NAME(args))" if "missing argument" in str(e) else ""
+        raise InputError(path, f"{where}{target} cannot be built: {e}{hint}")
+    except RecursionError:
+        raise InputError(path, f"{target}: construction recurses too deeply to follow")
+    finally:
+        it.site_stack.pop()
+    if not isinstance(root, Module):
+        raise InputError(path, f"{target} does not make an nn.Module (got {type(root).__name__})")
+    if root.unknown:
+        raise InputError(path, f"{target} is a layer from a package cnnsym does not read ({root.unknown})")
+    return root
+
+
+def _src(node):
+    return cst.Module([]).code_for_node(node)
+
+
+def _def_node(obj):
+    return getattr(obj, "node", None) if isinstance(obj, (UserClass, UserFunction)) else None
+
+
+def _named_modules(root):
+    from .layers import named_modules
+
+    return named_modules(root)
+
+
+_CHANNELS = {"Conv": "in_channels", "ConvTranspose": "in_channels", "BatchNorm": "num_features",
+             "InstanceNorm": "num_features", "GroupNorm": "num_channels", "Linear": "in_features"}
+
+
+def _first_leaf(root):
+    for _, m in _named_modules(root):
+        if m.kind is None or m.kind in ("Sequential", "ModuleList", "ModuleDict", "Module"):
+            if m.unknown:
+                return m
+            continue
+        return m
+    return None
+
+
+def _inputs(it, fs, root, path):
+    """One GraphInput per required tensor argument of forward: (N, C, H, W) with C the
+    first layer's in_channels when known, the rank from that layer."""
+    forward = None
+    if root.cls is not None:
+        for c in root.cls.mro():
+            if isinstance(c, UserClass) and "forward" in c.ns:
+                forward = c.ns["forward"]
+                break
+            if isinstance(c, TorchClass):
+                break
+    names = ["input"]
+    if forward is not None and not isinstance(forward.node, cst.Lambda):
+        p = forward.node.params
+        names = [q.name.value for q in list(p.posonly_params) + list(p.params)][1:]
+        required = [q.name.value for q in list(p.posonly_params) + list(p.params)][1:]
+        required = [n for n, q in zip(names, (list(p.posonly_params) + list(p.params))[1:]) if q.default is None]
+        names = required or names[:1]
+        if not names:
+            raise InputError(path, "forward takes no input")
+    leaf = _first_leaf(root)
+    rank, channels, dtype = 4, None, FLOAT
+    if leaf is not None and leaf.kind:
+        k = leaf.kind
+        family = k.rstrip("123d").replace("Lazy", "")
+        if k[-2:-1].isdigit():
+            rank = int(k[-2]) + 2
+        if k.startswith("Linear"):
+            rank = 2
+        elif k.startswith("BatchNorm1d") or k.startswith("InstanceNorm1d"):
+            rank = 3
+        elif k == "Embedding":
+            rank, dtype = 2, INT64
+        attr = _CHANNELS.get(family)
+        if attr and attr in leaf.cfg:
+            channels = leaf.cfg[attr]
+    inputs, args = [], []
+    from .values import Tensor
+
+    for i, n in enumerate(names):
+        suffix = "" if i == 0 else str(i)
+        if rank == 2:
+            axes = ["N", "L" if dtype == INT64 else "C"]
+        else:
+            axes = ["N", "C", *SPATIAL.get(rank - 2, tuple(f"d{j}" for j in range(rank - 2)))]
+        shape, axis_names, defaulted = [], [], set()
+        for ax, a in enumerate(axes):
+            if ax == 1 and i == 0 and channels is not None and (isinstance(channels, int) or
+                                                                 isinstance(channels, sp.Basic)):
+                shape.append(as_expr(channels))
+                axis_names.append(None if as_expr(channels).is_number else str(channels))
+                continue
+            shape.append(dim_symbol(a + suffix))
+            axis_names.append(a + suffix)
+            defaulted.add(ax)
+        gi = GraphInput(n, tuple(shape), dtype, tuple(axis_names), frozenset(defaulted))
+        inputs.append(gi)
+        it.builder.taken.add(n)
+        args.append(Tensor(n, gi.shape, dtype))
+    return inputs, args
+
+
+def _outputs(it, out, path):
+    from .layers import _tensors_in, as_tensor
+
+    if isinstance(out, Unknown):
+        out = as_tensor(it, out)
+    ts = _tensors_in(out)
+    if not ts:
+        raise InputError(path, "forward returns no tensor")
+    names = []
+    for t in ts:
+        if t.name not in names:
+            names.append(t.name)
+    return names
+
+
+def _unused_params(it, root):
+    """Parameters of modules forward never calls still count in torch's parameters():
+    they are held by the last node, with a warning."""
+    b = it.builder
+    missing, owners = [], []
+    seen = set()
+    for name, m in _named_modules(root):
+        for p in [*m.params.values(), *m.buffers.values()]:
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            if b.param_name(p) not in b.initializers:
+                missing.append(p)
+                if name not in owners:
+                    owners.append(name)
+        if m.unknown and m.calls == 0:
+            pass
+    if missing and b.nodes:
+        last = b.nodes[-1].name
+        for p in missing:
+            b.hold(last, p)
+        shown = ", ".join(repr(o or "<root>") for o in owners[:5]) + (" ..." if len(owners) > 5 else "")
+        b.warn(f"parameters of modules forward does not use ({shown}) are counted with the last node "
+               f"{last!r}, as torch's parameters() counts them")
+
+
+def list_models(path) -> list:
+    """Every nn.Module class and every factory function (a function returning a model) in
+    the file, in file order."""
+    path = str(path)
+    _check_path(path)
+    it = Interp(path, Builder(path))
+    fs = it.load_file(path)
+    return _models(it, fs)
+
+
+def _models(it, fs):
+    classes, funcs = [], []
+    for stmt in fs.tree.body:
+        if isinstance(stmt, cst.ClassDef):
+            v = fs.globals.get(stmt.name.value)
+            if isinstance(v, UserClass) and any(isinstance(c, TorchClass) for c in v.mro()):
+                classes.append(stmt.name.value)
+        elif isinstance(stmt, cst.FunctionDef):
+            funcs.append(stmt)
+    factories = []
+    known = set(classes)
+    # a factory returns a call of a model class or of another factory (fixpoint)
+    changed = True
+    names = {f.name.value: f for f in funcs}
+    while changed:
+        changed = False
+        for n, f in names.items():
+            if n in factories:
+                continue
+            if _returns_model(f, known, fs):
+                factories.append(n)
+                known.add(n)
+                changed = True
+    order = [s.name.value for s in fs.tree.body if isinstance(s, (cst.ClassDef, cst.FunctionDef))]
+    return [n for n in order if n in classes or (n in factories and not n.startswith("_"))]
+
+
+def _returns_model(f, known, fs):
+    found = []
+
+    class V(cst.CSTVisitor):
+        def visit_Return(self, node):
+            v = node.value
+            if isinstance(v, cst.Call):
+                callee = v.func
+                nm = callee.value if isinstance(callee, cst.Name) else (
+                    callee.attr.value if isinstance(callee, cst.Attribute) else "")
+                g = fs.globals.get(nm) if isinstance(callee, cst.Name) else None
+                if nm in known or (isinstance(g, UserClass) and any(isinstance(c, TorchClass) for c in g.mro())):
+                    found.append(nm)
+                elif isinstance(callee, cst.Attribute) and nm in ("Sequential",):
+                    found.append(nm)
+            elif isinstance(v, cst.Name):
+                found.append("?") if v.value in ("model", "net") else None
+
+        def visit_FunctionDef(self, node):
+            return node is f
+
+    f.visit(V())
+    return bool(found)

@@ -1,0 +1,114 @@
+"""Emits Graph nodes as the interpreter walks ``forward``, inferring each output's shape
+with the same ops the analysis uses (so ``x.size(2)`` and ``x.view(x.size(0), -1)`` see
+the real symbolic dims)."""
+from __future__ import annotations
+
+import sympy as sp
+
+from ...graph import FLOAT, INT64, Graph, Initializer, Node, Value
+from ...ops import lookup
+from ...symbolic import as_expr
+from .values import Param, Tensor
+
+OPSET = 21
+UNKNOWN_DOMAIN = "torch.unknown"
+
+
+class Builder:
+    def __init__(self, path: str):
+        self.path = path
+        self.nodes: list = []
+        self.initializers: dict = {}
+        self.taken: set = set()
+        self.held: dict = {}
+        self.module_outputs: dict = {}
+        self.warnings: list = []
+        self.opsets = {"": OPSET, "cnnsym.torch": 1}
+
+    # names -------------------------------------------------------------------
+    def unique(self, base: str) -> str:
+        base = base or "node"
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        k = 2
+        while f"{base}#{k}" in self.taken:
+            k += 1
+        name = f"{base}#{k}"
+        self.taken.add(name)
+        return name
+
+    def warn(self, msg: str):
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+
+    # tensors -----------------------------------------------------------------
+    def param_name(self, p: Param) -> str:
+        q = p.owner.qualname if p.owner is not None else None
+        return f"{q}.{p.pname}" if q else p.pname
+
+    def materialize(self, p: Param) -> Tensor:
+        name = self.param_name(p)
+        init = self.initializers.get(name)
+        if init is None:
+            if name in self.taken:
+                name = self.unique(name)
+            self.taken.add(name)
+            shape = tuple(int(d) if isinstance(d, int) or (isinstance(d, sp.Basic) and d.is_Integer) else as_expr(d)
+                          for d in p.shape)
+            init = Initializer(name, shape, p.dtype, value=p.value, data_missing=True)
+            init.role = p.role
+            self.initializers[name] = init
+        return Tensor(name, tuple(as_expr(d) for d in p.shape), p.dtype, p.value)
+
+    def const(self, values, base: str, dtype=INT64, shape=None) -> Tensor:
+        vals = tuple(as_expr(v) for v in values)
+        shape = (len(vals),) if shape is None else tuple(shape)
+        name = self.unique(base)
+        self.initializers[name] = Initializer(name, shape, dtype, value=vals)
+        return Tensor(name, tuple(sp.Integer(d) for d in shape), dtype, vals)
+
+    def hold(self, node_name: str, p: Param):
+        t = self.materialize(p)
+        self.held.setdefault(node_name, []).append(t.name)
+
+    # nodes -------------------------------------------------------------------
+    def emit(self, op_type, inputs, attrs=None, name="", domain="", loc=None, call_loc=None, n_out=1):
+        name = self.unique(name or op_type)
+        ins = []
+        for t in inputs:
+            if t is None:
+                ins.append(None)
+            elif isinstance(t, Param):
+                ins.append(self.materialize(t))
+            else:
+                ins.append(t)
+        outs = [name] if n_out == 1 else [self.unique(f"{name}:{k}") for k in range(n_out)]
+        node = Node(op_type, name, ["" if t is None else t.name for t in ins], outs, dict(attrs or {}), domain,
+                    len(self.nodes), loc, call_loc)
+        self.nodes.append(node)
+        values = self._infer(node, ins, n_out)
+        return [Tensor(o, v.shape if v is not None else None, v.dtype if v is not None else FLOAT,
+                       v.value if v is not None else None) for o, v in zip(outs, values)]
+
+    def _infer(self, node, ins, n_out):
+        from ...analyze import infer_node
+
+        none = [None] * n_out
+        cls = lookup(node.op_type, node.domain)
+        if cls is None or any(t is not None and t.shape is None for t in ins):
+            return none
+        vals = [None if t is None else Value(t.shape, t.dtype, t.value) for t in ins]
+        try:
+            res = infer_node(cls, node, self.opsets.get(node.domain, OPSET), vals)
+        except Exception:  # noqa: BLE001 - the analysis reports the problem on this node
+            return none
+        out = list(res.outputs[:n_out])
+        return out + [None] * (n_out - len(out))
+
+    def graph(self, inputs, outputs) -> Graph:
+        g = Graph(self.path, inputs, outputs, self.nodes, self.initializers, dict(self.opsets),
+                  warnings=list(self.warnings), producer="cnnsym.frontends.torch", kind="torch")
+        g.held = self.held
+        g.module_outputs = self.module_outputs
+        return g

@@ -1,0 +1,201 @@
+"""What a rule sees: the Report, the configured input size (``bindings``, or None when
+none is known), and helpers to walk the graph and evaluate formulas. Rules never read
+the model's source text; locations come from the Report's nodes."""
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+from . import Finding
+
+SCAN_LIMIT = 1024  # sizes tried when asking "does any input size fit?"
+
+
+class LintContext:
+    def __init__(self, report, *, bindings=None, spatial=(), model="", path="", options=None, skipped=(),
+                 batch=()):
+        self.report = report
+        self.bindings = dict(bindings) if bindings else None
+        self.spatial = [s for s in spatial]  # spatial symbol names, in input axis order
+        self.batch = set(batch)
+        self.model = model
+        self.path = path
+        self.options = options or {}
+        self.skipped = list(skipped)
+        self._by_name = {r.node.name: r for r in report.nodes}
+        self._consumers = None
+        self._cache = {}
+
+    # ----------------------------------------------------------------- graph
+    def nodes(self, *op_types):
+        for r in self.report.nodes:
+            if not op_types or r.node.op_type in op_types:
+                yield r
+
+    def node(self, name):
+        return self._by_name.get(name)
+
+    def consumers(self, tensor):
+        if self._consumers is None:
+            c = {}
+            for r in self.report.nodes:
+                for i in r.node.inputs:
+                    if i:
+                        c.setdefault(i, []).append(r)
+            self._consumers = c
+        return self._consumers.get(tensor, [])
+
+    def producer(self, tensor):
+        t = self.report.tensors.get(tensor)
+        return self._by_name.get(t.producer) if t is not None and t.producer else None
+
+    def is_graph_output(self, tensor):
+        return tensor in self.report.outputs
+
+    def shape(self, tensor):
+        t = self.report.tensors.get(tensor)
+        return None if t is None else t.shape
+
+    def is_param(self, tensor):
+        """A tensor no node produces and no graph input is: an initializer (weight, bias)."""
+        return tensor not in self.report.tensors
+
+    # ----------------------------------------------------------------- values
+    @property
+    def has_size(self):
+        return self.bindings is not None
+
+    def decidable(self, expr):
+        """Every symbol of ``expr`` has a value at the configured size."""
+        return self.bindings is not None and all(s.name in self.bindings for s in getattr(expr, "free_symbols", ()))
+
+    def value(self, expr):
+        """Exact value at the configured size (None without one or with unbound symbols)."""
+        if not self.decidable(expr):
+            return None
+        from ..analyze import evaluate
+
+        return evaluate(expr, self.bindings)
+
+    def at(self) -> str:
+        """'H=32, W=32' for messages."""
+        if not self.bindings:
+            return "no configured size"
+        names = [s for s in self.spatial if s in self.bindings] or list(self.bindings)
+        return ", ".join(f"{k}={self.bindings[k]}" for k in names)
+
+    def fmt(self, expr) -> str:
+        from ..symbolic import to_str
+
+        return to_str(expr)
+
+    def violated(self, c):
+        """A constraint fails at the configured size; without one, when no input size in
+        1..SCAN_LIMIT satisfies it (None: cannot tell, e.g. it involves a non-spatial symbol
+        that has no value)."""
+        syms = {s.name for s in c.rel.free_symbols}
+        if self.bindings is not None:
+            if not syms <= set(self.bindings):
+                return None
+            from ..domain import violated
+
+            return bool(violated(SimpleNamespace(constraints=[c]), self.bindings))
+        if not syms or not syms <= set(self.spatial):
+            return None
+        return not self.scan([c], syms).any()
+
+    def scan(self, constraints, over, square=False, limit=SCAN_LIMIT, fixed=None):
+        """Boolean array of where all ``constraints`` hold with the symbols in ``over``
+        varied over 1..limit (jointly when ``square``, else as a grid), the rest at the
+        configured size (or ``fixed``)."""
+        import numpy as np
+
+        from ..domain import _lambdified
+
+        key = (tuple(id(c) for c in constraints), tuple(sorted(over)), square, limit)
+        if key in self._cache:
+            return self._cache[key]
+        syms, ok = _lambdified(SimpleNamespace(constraints=list(constraints)))
+        over = [s for s in sorted(over)]
+        base = {**(self.bindings or {}), **(fixed or {})}
+        names = [s.name for s in syms]
+        if ok is None:
+            res = np.ones(1, bool)
+        elif square or len(over) <= 1:
+            grid = np.arange(1, limit + 1)
+            vals = {n: (grid if n in over else base.get(n, 1)) for n in names}
+            res = ok(**vals)
+        else:
+            per = max(2, int(round((2_000_000) ** (1 / len(over)))))
+            per = min(per, limit)
+            axes = np.meshgrid(*[np.arange(1, per + 1)] * len(over), indexing="ij")
+            vals = {n: base.get(n, 1) for n in names}
+            for n, a in zip(over, axes):
+                if n in vals:
+                    vals[n] = a.ravel()
+            res = ok(**vals) if any(n in over for n in names) else ok(**{n: np.asarray([v]) for n, v in vals.items()})
+        self._cache[key] = res
+        return res
+
+    def fits(self, constraints, syms) -> str:
+        """Where ``constraints`` hold, described for a message: 'H=W in 28..31' (square
+        sizes) or 'H in 32k' (one axis, the others at the configured size)."""
+        from ..domain import describe
+
+        syms = [s for s in self.spatial if s in syms] or sorted(syms)
+        if not syms:
+            return ""
+        if len(syms) == 1:
+            d = describe(self.scan(constraints, syms, limit=4096))
+            return f"{syms[0]} in {d['text']}" if d["min"] is not None else ""
+        same = len({(self.bindings or {}).get(s) for s in syms}) == 1 or self.bindings is None
+        if same:
+            d = describe(self.scan(constraints, syms, square=True, limit=4096))
+            if d["min"] is not None:
+                return f"{'='.join(syms)} in {d['text']}"
+        parts = []
+        for s in syms:
+            d = describe(self.scan(constraints, [s], limit=4096))
+            if d["min"] is not None:
+                parts.append(f"{s} in {d['text']} (others as configured)")
+        return "; ".join(parts)
+
+    # ----------------------------------------------------------------- findings
+    def location(self, node):
+        """(path, line, col, other lines): the layer's definition for source models (its
+        call in forward as the alternative noqa line), line 1 col 1 of the file for ONNX."""
+        loc = getattr(node, "loc", None) or getattr(node, "call_loc", None)
+        if loc is not None:
+            call = getattr(node, "call_loc", None)
+            alt = (call.line,) if call is not None and call.path == loc.path and call.line != loc.line else ()
+            return loc.path, loc.line, loc.col, alt
+        return self.path, 1, 1, ()
+
+    def finding(self, rule, node, message, fix=None):
+        """A Finding of ``rule`` at ``node`` (a NodeResult, a Node, a node name or None for
+        the model as a whole)."""
+        if isinstance(node, str):
+            node = self._by_name.get(node)
+        n = getattr(node, "node", node)
+        if n is not None:
+            path, line, col, alt = self.location(n)
+        else:
+            path, line, col, alt = self.path, 1, 1, ()
+        name = getattr(n, "name", "") if n is not None else ""
+        return Finding(rule.code, rule.name, rule.severity, message, display_path(path), line, col, name,
+                       self.model, alt, fix if fix is not None else rule.fix)
+
+    def describe(self, node_result) -> str:
+        n = node_result.node
+        return f"{n.name!r} ({n.op_type})"
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory when below it."""
+    if not path:
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel

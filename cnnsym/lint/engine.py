@@ -1,0 +1,523 @@
+"""The lint driver: find the models, analyse each once at its configured input size, run
+the selected rules on its Report, drop suppressed findings, cache per file content.
+
+Which models: an ``.onnx`` file is one model; a ``.py`` file's root models are its
+nn.Module classes that no other model class or factory in the file names, and its factory
+functions that no other factory names; ``FILE::CALL`` picks one. A directory is searched
+for both (hidden folders, virtual environments and caches skipped).
+
+Input size: ``--input`` > ``[tool.cnnsym.models."pattern"] input`` > ``[tool.cnnsym] input``
+> the file's static dims (ONNX) > none. Spatial dims of the configured input are kept as
+symbols (the frontend's names, or H, W / D, H, W / L) and bound to the configured values,
+so a rule can say both the value and its formula, and which sizes would work.
+
+Locations: a source model's finding points at the layer's definition (``node.loc``; its
+call in ``forward`` is the other line whose ``# noqa`` counts); an ONNX model's at line 1,
+column 1 of the file, with the node's name in the message (ONNX has no lines).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+from .. import __version__
+from ..errors import CnnsymError, InputError
+from . import Finding
+
+SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "env", ".env", "node_modules", ".tox", ".nox",
+             "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".cnnsym_cache", "build", "dist"}
+SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+NOQA = re.compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+IGNORE = re.compile(r"#\s*cnnsym:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
+
+
+@dataclass
+class Target:
+    spec: str  # path, or path::CALL
+    path: str
+    kind: str  # "onnx" | "torch"
+    explicit: bool = False  # named by the user (FILE::CALL): a failure is an input error
+
+
+@dataclass
+class LintResult:
+    findings: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # one-line input errors (files that cannot be read)
+    models: int = 0
+    files: int = 0
+    cached: int = 0
+
+    def counts(self):
+        c = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            c[f.severity] = c.get(f.severity, 0) + 1
+        return c
+
+
+@dataclass
+class Options:
+    rules: dict  # code -> Rule class (already selected)
+    inputs: list | None = None  # --input values ("[NAME=]DIMS"), overriding the config
+    cfg: object = None  # config.Config
+    cache: bool = True
+    cache_dir: str | None = None
+
+
+# --------------------------------------------------------------------------- discovery
+def _walk(d):
+    for root, dirs, files in os.walk(d):
+        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith("."))
+        for f in sorted(files):
+            if f.endswith((".py", ".onnx")):
+                yield os.path.join(root, f)
+
+
+def discover(paths):
+    """(files, explicit targets, errors): files to search for models, FILE::CALL targets."""
+    files, targets, errors = [], [], []
+    for p in paths:
+        p = str(p)
+        if "::" in p:
+            path = p.split("::", 1)[0]
+            if not os.path.isfile(path):
+                errors.append(f"{path}: no such file")
+                continue
+            targets.append(Target(p, path, "torch", explicit=True))
+        elif os.path.isdir(p):
+            files.extend(_walk(p))
+        elif os.path.isfile(p):
+            files.append(p)
+        else:
+            errors.append(f"{p}: no such file or directory")
+    return files, targets, errors
+
+
+def root_models(path, source: str, models: list) -> list:
+    """The models no other model (class or factory) in the file names: parse only (ast)."""
+    import ast
+
+    if len(models) <= 1:
+        return list(models)
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError:
+        return list(models)
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name in models}
+    used = set()
+    for name, d in defs.items():
+        for sub in ast.walk(d):
+            if isinstance(sub, ast.Name) and sub.id in defs and sub.id != name:
+                used.add(sub.id)
+    return [m for m in models if m not in used]
+
+
+# --------------------------------------------------------------------------- input size
+def _dims_for(target, opts):
+    """The configured dims text for a model, or None."""
+    if opts.inputs:
+        return list(opts.inputs)
+    cfg = opts.cfg
+    if cfg is not None:
+        e = cfg.model_entry(target.spec)
+        if e.get("input"):
+            return [x.strip() for x in e["input"].split(";") if x.strip()]
+        if cfg.input:
+            return [x.strip() for x in cfg.input.split(";") if x.strip()]
+    return None
+
+
+def prepare(graph, dims_texts):
+    """Apply the configured input to ``graph``: spatial dims become symbols bound to their
+    values. Returns (bindings or None, spatial symbol names, batch symbol names, note)."""
+    from ..analyze import apply_inputs, parse_dims
+
+    overrides = {}
+    note = ""
+    for text in dims_texts or ():
+        name, eq, d = text.rpartition("=")
+        key = name.strip() if eq else None
+        overrides[key] = parse_dims(d.strip(), f"--input {key}" if key else "--input")
+    bindings, spatial, batch = {}, [], []
+    new = {}
+    for gi in graph.inputs:
+        given = overrides.get(gi.name, overrides.get(None) if gi is graph.inputs[0] else None)
+        dims = list(given) if given is not None else [d for d in gi.shape]
+        if given is not None and len(given) != len(gi.shape):
+            note = (f"the configured input {'x'.join(map(str, given))} has rank {len(given)} but input "
+                    f"{gi.name!r} has rank {len(gi.shape)}")
+            dims = list(gi.shape)
+            given = None
+        rank = len(dims)
+        out = []
+        for ax, d in enumerate(dims):
+            is_int = isinstance(d, int) or getattr(d, "is_Integer", False)
+            if rank >= 3 and ax >= 2:
+                if is_int:
+                    nm = _axis_name(gi, ax, rank, set(bindings))
+                    bindings[nm] = int(d)
+                    out.append(nm)
+                    spatial.append(nm)
+                else:
+                    out.append(str(d))
+                    spatial.append(str(d))
+            else:
+                if is_int:
+                    out.append(int(d))
+                else:
+                    out.append(str(d))
+                    if ax == 0:
+                        batch.append(str(d))
+        if given is not None or any(isinstance(x, str) for x in out):
+            new[gi.name] = out
+    if new:
+        apply_inputs(graph, new)
+    if not bindings or any(s not in bindings for s in spatial):
+        return None, spatial, batch, note
+    for b in batch:
+        bindings.setdefault(b, 1)
+    return bindings, spatial, batch, note
+
+
+def _axis_name(gi, ax, rank, taken):
+    names = getattr(gi, "axis_names", ()) or ()
+    nm = names[ax] if ax < len(names) and names[ax] else None
+    if nm is None or not str(nm).isidentifier():
+        base = SPATIAL_NAMES.get(rank - 2, tuple(f"S{j}" for j in range(rank - 2)))[ax - 2]
+        nm = base
+    nm = str(nm)
+    k = 2
+    cand = nm
+    while cand in taken:
+        cand = f"{nm}{k}"
+        k += 1
+    return cand
+
+
+# --------------------------------------------------------------------------- analysis
+def _skipped(rules, budgets):
+    return [c for c, r in rules.items() if getattr(r, "needs_input", False) and (budgets or not c.startswith("CNS3"))]
+
+
+def lint_model(target, opts, dims=None):
+    """Findings of one model (no suppression applied)."""
+    from ..analyze import analyze
+    from ..frontends import load_any
+    from .context import LintContext, display_path
+
+    model_opts = {}
+    cfg = opts.cfg
+    if cfg is not None:
+        from ..budget import parse_bind
+
+        e = cfg.model_entry(target.spec)
+        budgets = {k: v for k, v in cfg.budgets.items() if k.startswith("max-") and k != "max-growth"}
+        budgets.update({k: v for k, v in e.items() if k.startswith("max-") and k != "max-growth"})
+        model_opts["budgets"] = budgets
+        bind = e.get("bind") or cfg.budgets.get("bind") or cfg.bind
+        model_opts["bind"] = parse_bind(bind) if bind else {}
+    rules = opts.rules
+    graph = load_any(target.spec)
+    bindings, spatial, batch, note = prepare(graph, dims if dims is not None else _dims_for(target, opts))
+    report = analyze(graph, dict(bindings or {}), strict_bindings=False)
+    if report.problems and bindings:
+        # an op that cannot follow a symbolic size would report a false error: retry at the
+        # concrete size and keep whichever analysis has fewer problems
+        g2 = load_any(target.spec)
+        from ..analyze import apply_inputs
+
+        try:
+            _concrete(g2, bindings, spatial, dims if dims is not None else _dims_for(target, opts), apply_inputs)
+            r2 = analyze(g2, {}, strict_bindings=False)
+            if len(r2.problems) < len(report.problems):
+                report, spatial, bindings = r2, [], {k: v for k, v in bindings.items() if k not in spatial} or None
+        except CnnsymError:
+            pass
+    skipped = _skipped(rules, model_opts.get("budgets")) if bindings is None else []
+    ctx = LintContext(report, bindings=bindings, spatial=spatial, model=display_path(target.spec) if "::" not in target.spec
+                      else target.spec, path=target.path, options=model_opts, skipped=skipped, batch=batch)
+    out = []
+    for code, rule in rules.items():
+        out.extend(rule().check(ctx) or ())
+    if note:
+        from . import RULES
+
+        r = RULES.get("CNS004")
+        if r is not None and "CNS004" in rules:
+            out.append(ctx.finding(r, None, note + ": analysed with no input size"))
+    return out
+
+
+def _concrete(graph, bindings, spatial, dims_texts, apply_inputs):
+    from ..analyze import parse_dims
+
+    for text in dims_texts or ():
+        name, eq, d = text.rpartition("=")
+        key = name.strip() if eq else None
+        gi = next((g for g in graph.inputs if g.name == key), None) if key else graph.inputs[0]
+        if gi is not None:
+            apply_inputs(graph, {gi.name: parse_dims(d.strip())})
+
+
+def _model_specs(path, opts):
+    """The root models of a Python file as specs (with their configured calls when the
+    configuration names one), or raises InputError for an unreadable file."""
+    from ..frontends.torch import list_models
+
+    models = list_models(path)
+    if not models:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(path, f"cannot read ({e})")
+    roots = root_models(path, src, models)
+    specs = []
+    for m in roots:
+        specs.append(f"{path}::{m}")
+    # configured calls like "models/resnet.py::ResNet(Bottleneck, [3, 4, 6, 3])"
+    if opts.cfg is not None:
+        for pat in opts.cfg.models:
+            p, has, call = pat.partition("::")
+            if has and "(" in call and opts.cfg.rel(path) == p.replace(os.sep, "/"):
+                name = call.split("(", 1)[0].strip()
+                specs = [s for s in specs if s.split("::", 1)[1] != name] + [f"{path}::{call}"]
+    return specs
+
+
+# --------------------------------------------------------------------------- cache
+_DIR_DIGEST: dict = {}
+
+
+def _dir_digest(d):
+    """Source models import their siblings: a file's result depends on them too."""
+    if d in _DIR_DIGEST:
+        return _DIR_DIGEST[d]
+    h = hashlib.sha256()
+    try:
+        names = sorted(n for n in os.listdir(d) if n.endswith(".py"))
+    except OSError:
+        names = []
+    for n in names:
+        try:
+            with open(os.path.join(d, n), "rb") as f:
+                h.update(n.encode() + b"\0" + hashlib.sha256(f.read()).digest())
+        except OSError:
+            pass
+    _DIR_DIGEST[d] = h.hexdigest()
+    return _DIR_DIGEST[d]
+
+
+def _cache_key(path, extra):
+    from ..plugins import LOADED
+
+    h = hashlib.sha256()
+    h.update(__version__.encode())
+    h.update(json.dumps(extra, sort_keys=True, default=str).encode())
+    h.update(json.dumps([(p.name, p.origin) for p in LOADED]).encode())
+    h.update(os.path.abspath(path).encode())
+    with open(path, "rb") as f:
+        h.update(hashlib.sha256(f.read()).digest())
+    if path.endswith(".py"):
+        h.update(_dir_digest(os.path.dirname(os.path.abspath(path))).encode())
+    return h.hexdigest()
+
+
+def _cache_dir(opts):
+    if opts.cache_dir:
+        return opts.cache_dir
+    env = os.environ.get("CNNSYM_CACHE_DIR")
+    if env:
+        return env
+    root = opts.cfg.root if opts.cfg is not None and opts.cfg.path else os.getcwd()
+    return os.path.join(root, ".cnnsym_cache")
+
+
+def _cache_get(opts, key):
+    p = os.path.join(_cache_dir(opts), "lint", key[:2], key + ".json")
+    try:
+        with open(p, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_put(opts, key, value):
+    d = os.path.join(_cache_dir(opts), "lint", key[:2])
+    try:
+        os.makedirs(d, exist_ok=True)
+        top = os.path.join(_cache_dir(opts), ".gitignore")
+        if not os.path.exists(top):
+            with open(top, "w") as f:
+                f.write("*\n")
+        tmp = os.path.join(d, f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(value, f)
+        os.replace(tmp, os.path.join(d, key + ".json"))
+    except OSError:
+        pass  # a read-only tree just runs uncached
+
+
+# --------------------------------------------------------------------------- driver
+def _lint_file(path, opts, result, explicit_targets=()):
+    """Lint every root model of one file (or the explicit targets in it)."""
+    from .context import display_path
+
+    extra = {"rules": sorted(opts.rules), "inputs": opts.inputs, "targets": [t.spec for t in explicit_targets],
+             "cfg": None if opts.cfg is None else {k: getattr(opts.cfg, k) for k in
+                                                   ("input", "bind", "budgets", "models")}}
+    key = None
+    if opts.cache:
+        try:
+            key = _cache_key(path, extra)
+        except OSError:
+            key = None
+        hit = _cache_get(opts, key) if key else None
+        if hit is not None:
+            result.cached += 1
+            result.models += hit.get("models", 0)
+            result.errors.extend(hit.get("errors", []))
+            return [Finding.from_dict(d) for d in hit.get("findings", [])]
+    findings, errors, models = [], [], 0
+    if explicit_targets:
+        targets = list(explicit_targets)
+    elif path.endswith(".onnx"):
+        targets = [Target(path, path, "onnx")]
+    else:
+        try:
+            targets = [Target(s, path, "torch") for s in _model_specs(path, opts)]
+        except CnnsymError as e:
+            errors.append(_one(str(e), path))
+            targets = []
+        except RecursionError:
+            errors.append(f"{path}: too deeply nested to read")
+            targets = []
+    from . import RULES
+
+    for t in targets:
+        models += 1
+        try:
+            findings.extend(lint_model(t, opts))
+        except CnnsymError as e:
+            if t.kind == "onnx" or t.explicit:
+                errors.append(_one(str(e), t.path))
+                continue
+            r = RULES.get("CNS002")
+            if r is not None and "CNS002" in opts.rules:
+                msg = str(e)
+                if msg.startswith(path + ": "):
+                    msg = msg[len(path) + 2:]
+                findings.append(Finding("CNS002", r.name, r.severity, f"{t.spec.split('::', 1)[-1]} not analysed: {msg}",
+                                        display_path(path), 1, 1, "", t.spec, (), r.fix))
+        except RecursionError:
+            errors.append(f"{t.path}: the model is too deeply nested to analyse (recursion limit)")
+        except MemoryError:
+            errors.append(f"{t.path}: out of memory while analysing")
+    if key:
+        _cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
+                               "errors": errors, "models": models})
+    result.models += models
+    result.errors.extend(errors)
+    return findings
+
+
+def _one(msg, path):
+    msg = " ".join(str(msg).split())
+    return msg if path in msg else f"{path}: {msg}"
+
+
+def lint_paths(paths, opts) -> LintResult:
+    res = LintResult()
+    files, targets, errors = discover(paths)
+    res.errors.extend(errors)
+    by_file = {}
+    for t in targets:
+        by_file.setdefault(t.path, []).append(t)
+    seen = set()
+    all_findings = []
+    for p in files:
+        ap = os.path.abspath(p)
+        if ap in seen:
+            continue
+        seen.add(ap)
+        res.files += 1
+        all_findings.extend(_lint_file(p, opts, res))
+    for p, ts in by_file.items():
+        res.files += 1
+        all_findings.extend(_lint_file(p, opts, res, ts))
+    res.findings = _dedupe(suppress(all_findings, opts.cfg))
+    res.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code, f.message))
+    return res
+
+
+def _dedupe(findings):
+    out, seen = [], set()
+    for f in findings:
+        k = (f.code, f.path, f.line, f.col, f.message)
+        if k not in seen:
+            seen.add(k)
+            out.append(f)
+    return out
+
+
+# --------------------------------------------------------------------------- suppression
+_LINES: dict = {}
+
+
+def _line(path, n):
+    if path not in _LINES:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                _LINES[path] = f.read().splitlines()
+        except OSError:
+            _LINES[path] = []
+    lines = _LINES[path]
+    return lines[n - 1] if 0 < n <= len(lines) else ""
+
+
+def source_line(path, n):
+    return _line(path, n)
+
+
+def _codes_on(text):
+    """None: nothing suppressed; set(): everything; else the codes."""
+    out = None
+    for rx in (NOQA, IGNORE):
+        for m in rx.finditer(text):
+            codes = m.group("codes")
+            if not codes:
+                return set()
+            out = (out or set()) | {c.strip().upper() for c in re.split(r"[\s,]+", codes) if c.strip()}
+    return out
+
+
+def suppressed(f: Finding) -> bool:
+    if not f.path.endswith(".py"):
+        return False
+    for ln in (f.line, *f.alt_lines):
+        codes = _codes_on(_line(f.path, ln))
+        if codes is None:
+            continue
+        if not codes or any(f.code.startswith(c) for c in codes):
+            return True
+    return False
+
+
+def suppress(findings, cfg):
+    out = []
+    for f in findings:
+        if suppressed(f):
+            continue
+        if cfg is not None:
+            ign = cfg.file_ignores(f.path) | cfg.file_ignores(f.model.split("::", 1)[0] if f.model else f.path)
+            if any(f.code.startswith(c) for c in ign):
+                continue
+            if f.model:
+                e = cfg.model_entry(f.model)
+                if any(f.code.startswith(c) for c in e.get("ignore", [])):
+                    continue
+        out.append(f)
+    return out

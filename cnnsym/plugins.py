@@ -1,0 +1,159 @@
+"""Plugins: modules that add ops and lint rules with the decorators the built-ins use
+(:func:`cnnsym.ops.register`, :func:`cnnsym.lint.rule`).
+
+Found through the entry-point group ``cnnsym.plugins`` (an installed package declares
+``[project.entry-points."cnnsym.plugins"] NAME = "module"``) and through paths or module
+names in ``[tool.cnnsym] plugins`` (paths relative to the ``pyproject.toml``). Importing the
+module registers what it defines; whatever it registers is tagged with the plugin's origin,
+so ``cnnsym ops`` and ``cnnsym rules`` say where each op and rule comes from. A plugin that
+fails to import or registers a duplicate is a :class:`PluginError` naming it.
+
+``CNNSYM_NO_PLUGINS=1`` skips entry points (config plugins still load).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import CnnsymError
+
+GROUP = "cnnsym.plugins"
+
+
+class PluginError(CnnsymError):
+    """A plugin could not be loaded: the message names it and says why."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    source: str  # "entry point" | "config"
+    target: str  # module or path
+    origin: str  # what ops/rules it registered are tagged with
+    ops: list = field(default_factory=list)
+    rules: list = field(default_factory=list)
+
+
+LOADED: list = []
+_DONE_EP = False
+_DONE_PATHS: set = set()
+
+
+def _register_snapshot():
+    from .lint import RULES
+    from .ops import REGISTRY
+
+    return set(REGISTRY), set(RULES)
+
+
+def _load_one(name, source, target, origin, importer, module=None):
+    from .lint import RULES
+    from .ops import REGISTRY
+
+    ops_before, rules_before = _register_snapshot()
+    try:
+        importer()
+    except CnnsymError as e:
+        raise PluginError(f"plugin {name!r} ({source} {target}) failed to load: {e}") from None
+    except BaseException as e:  # noqa: BLE001 - any failure in foreign code names the plugin
+        if isinstance(e, (KeyboardInterrupt, SystemExit)) and not isinstance(e, SystemExit):
+            raise
+        msg = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        raise PluginError(f"plugin {name!r} ({source} {target}) failed to load: {msg}") from None
+    info = PluginInfo(name, source, target, origin)
+
+    def mine(cls):  # registered while importing, or by this module before (imported early)
+        m = getattr(cls, "__module__", "") or ""
+        return module is not None and (m == module or m.startswith(module + "."))
+
+    new_ops = (set(REGISTRY) - ops_before) | {k for k, c in REGISTRY.items() if mine(c) and c.origin == "cnnsym"}
+    new_rules = (set(RULES) - rules_before) | {k for k, c in RULES.items() if mine(c) and c.origin == "cnnsym"}
+    for key in sorted(new_ops):
+        cls = REGISTRY[key]
+        if getattr(cls, "origin", "cnnsym") == "cnnsym":
+            cls.origin = origin
+        info.ops.append(f"{key[0] or 'ai.onnx'}::{key[1]}")
+    for code in sorted(new_rules):
+        r = RULES[code]
+        if getattr(r, "origin", "cnnsym") == "cnnsym":
+            r.origin = origin
+        info.rules.append(code)
+    LOADED.append(info)
+    return info
+
+
+def _entry_points():
+    from importlib.metadata import entry_points
+
+    try:
+        return list(entry_points(group=GROUP))
+    except TypeError:  # Python < 3.10 API
+        return list(entry_points().get(GROUP, []))
+
+
+def load_entry_points():
+    global _DONE_EP
+    if _DONE_EP:
+        return
+    _DONE_EP = True
+    if os.environ.get("CNNSYM_NO_PLUGINS") == "1":
+        return
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        origin = f"{dist.name} {dist.version}" if dist is not None else ep.value
+
+        def imp(ep=ep):
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, type):
+                obj()  # an entry point may name a setup function instead of a module
+
+        _load_one(ep.name, "entry point", f"{GROUP}:{ep.name} = {ep.value}", origin, imp,
+                  module=ep.value.split(":", 1)[0].strip())
+
+
+def load_paths(items, base: str = "."):
+    """Config plugins: ``path/to/plugin.py`` (relative to ``base``) or a module name."""
+    import importlib
+    import importlib.util
+    import sys
+
+    from .lint import load_builtin_rules
+    from .ops import load_builtin_ops
+
+    load_builtin_ops()  # built-ins first: a plugin cannot take their names
+    load_builtin_rules()
+    for item in items or ():
+        item = str(item)
+        is_path = item.endswith(".py") or os.sep in item or "/" in item
+        key = os.path.abspath(os.path.join(base, item)) if is_path else item
+        if key in _DONE_PATHS:
+            continue
+        _DONE_PATHS.add(key)
+        if is_path:
+            def imp(path=key, item=item):
+                if not os.path.isfile(path):
+                    raise PluginError(f"plugin {item!r} (config {path}): no such file")
+                modname = "cnnsym_plugin_" + "".join(c if c.isalnum() else "_" for c in os.path.relpath(path, base))
+                spec = importlib.util.spec_from_file_location(modname, path)
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[modname] = mod
+                spec.loader.exec_module(mod)
+
+            _load_one(item, "config", key, item, imp)
+        else:
+            _load_one(item, "config", item, item, lambda item=item: importlib.import_module(item), module=item)
+
+
+def load_plugins():
+    """Entry points, then the plugins named in the nearest pyproject.toml's [tool.cnnsym]."""
+    from .lint import load_builtin_rules
+    from .ops import load_builtin_ops
+
+    load_builtin_ops()  # no-op when already loading: built-ins first, so plugins cannot shadow them
+    load_builtin_rules()
+    load_entry_points()
+    from .config import find_pyproject, plugin_list
+
+    found = find_pyproject()
+    if found is not None:
+        load_paths(plugin_list(found), os.path.dirname(found))
