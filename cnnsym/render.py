@@ -883,7 +883,7 @@ def render_verify_table(res, show_all=False) -> str:
     lines.append("checks: " + ", ".join(f"{k} {total[k] - bad[k]}/{total[k]}" for k in sorted(total)))
     for c in res.checks:
         if c.what == "receptive_field" and c.ok and not show_all:
-            lines.append(f"  receptive field {c.where}: {c.got} at {c.binding}")
+            lines.append(f"  receptive field {c.where}: {c.got} at {c.binding or 'the static sizes'}")
     lines.append(res.verdict())
     return "\n".join(lines) + "\n"
 
