@@ -202,8 +202,14 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     for node in order:
         res = NodeResult(node)
         results.append(res)
-        ins = [env.get(i) if i else None for i in node.inputs]
         cls = lookup(node.op_type, node.domain)
+        if cls is not None and cls.reads_values:
+            for i in node.inputs:
+                init = graph.initializers.get(i) if i else None
+                if init is not None and init.pending is not None:
+                    init.value, init.pending = init.pending(), None
+                    env[i] = Value(env[i].shape, init.dtype, init.value)
+        ins = [env.get(i) if i else None for i in node.inputs]
         opset = graph.opsets.get(node.domain or "", graph.opset)
         inference = None
         if cls is None or any(isinstance(v, object) and type(v).__name__ == "_Subgraph" for v in node.attrs.values()):
@@ -265,10 +271,10 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         res.macs = inference.macs
         res.terms = {k: v for k, v in inference.terms.items() if v != 0}
         for rel, msg in inference.constraints:
-            if rel is sp.true or dom.always_true(rel):
+            if rel is sp.true or rel in seen_cons:
                 continue
-            if rel not in seen_cons:
-                seen_cons.add(rel)
+            seen_cons.add(rel)
+            if not dom.always_true(rel):
                 constraints.append(Constraint(rel, msg, node.name))
         in_rfs = [rfs.get(i) if i else None for i in node.inputs]
         for k, o in enumerate(node.outputs):
@@ -295,17 +301,17 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     for u in unacc:
         warnings.append(f"{u['count']} x {u['domain']}::{u['op']} not supported: listed as unaccounted, not counted as zero")
     totals = {
-        "params.trainable": sp.Add(*[r.trainable for r in results]),
-        "params.buffers": sp.Add(*[r.buffers for r in results]),
-        "params.constants": sp.Add(*[r.constants for r in results]),
-        "macs": sp.Add(*[r.macs for r in results]),
+        "params.trainable": fast_sum(r.trainable for r in results),
+        "params.buffers": fast_sum(r.buffers for r in results),
+        "params.constants": fast_sum(r.constants for r in results),
+        "macs": fast_sum(r.macs for r in results),
     }
     totals["params.total"] = totals["params.trainable"] + totals["params.buffers"] + totals["params.constants"]
     term_names = sorted({k for r in results for k in r.terms})
     for t in term_names:
-        totals[f"terms.{t}"] = sp.Add(*[r.terms.get(t, 0) for r in results])
+        totals[f"terms.{t}"] = fast_sum(r.terms.get(t, 0) for r in results)
     totals["flops"] = 2 * totals["macs"] + sp.Add(*[totals[f"terms.{t}"] for t in term_names])
-    totals["activation_bytes"] = sp.Add(*[t.bytes for n, t in tensors.items() if t.bytes is not None and t.producer is not None])
+    totals["activation_bytes"] = fast_sum(t.bytes for t in tensors.values() if t.bytes is not None and t.producer is not None)
     report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
                     tensors, results, totals, constraints, warnings=warnings, errors=errors,
                     unaccounted=unacc, opset=graph.opset, problems=problems)
@@ -330,6 +336,27 @@ def _guard_size(graph, node, inference):
         if n > MAX_EXPR_SIZE:
             raise InputError(graph.path, f"node {node.name!r} ({node.op_type}): its shape expressions grow too large "
                                          f"({n} terms > {MAX_EXPR_SIZE}); the graph's shape arithmetic does not stay bounded")
+
+
+def fast_sum(exprs):
+    """Sum of many expressions in one pass: like terms are collected in a dict first (with
+    Python integer coefficients), so sympy's Add sees each distinct monomial once and a
+    10,000-node total costs little."""
+    acc, const, parts = {}, 0, {}
+    for e in exprs:
+        if isinstance(e, int):
+            const += e
+            continue
+        if e.is_Integer:
+            const += int(e)
+            continue
+        terms = parts.get(e)
+        if terms is None:
+            terms = parts[e] = [(m, int(c) if c.is_Integer else c)
+                                for c, m in (t.as_coeff_Mul() for t in sp.Add.make_args(e))]
+        for m, c in terms:
+            acc[m] = acc.get(m, 0) + c
+    return sp.Add(*[c * m for m, c in acc.items() if c != 0], const)
 
 
 def _safe(name):
@@ -431,7 +458,7 @@ def _peak(graph, order, tensors, report):
             if name in live:
                 live.discard(name)
                 cur -= _val(tensors[name].bytes, b)
-    return sp.Add(*[tensors[n].bytes for n in best_set if tensors[n].bytes is not None])
+    return fast_sum(tensors[n].bytes for n in best_set if tensors[n].bytes is not None)
 
 
 def _val(expr, b):

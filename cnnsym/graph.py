@@ -70,6 +70,8 @@ class Initializer:
     value: Optional[tuple] = None  # elements, only for small tensors
     external: bool = False  # data lives in an external file
     data_missing: bool = False  # external file absent / no data at all
+    # small float contents are decoded only when an op that reads contents consumes them
+    pending: Optional[object] = field(default=None, repr=False, compare=False)
     role: Optional[str] = None  # trainable | buffer | constant: overrides the reading op's role (source frontend)
 
     @property

@@ -306,13 +306,8 @@ def partial_note(report) -> str:
 def opaque_symbols(report) -> list:
     """Symbols in tensor shapes that are not input dims: fresh sizes of unsupported ops'
     outputs or data-dependent sizes (NonZero)."""
-    out = set()
-    for t in report.tensors.values():
-        if t.shape is None:
-            continue
-        for d in t.shape:
-            if isinstance(d, sp.Basic):
-                out.update(s.name for s in d.free_symbols)
+    dims = {d for t in report.tensors.values() if t.shape is not None for d in t.shape}
+    out = {s.name for d in dims if isinstance(d, sp.Basic) for s in d.free_symbols}
     return sorted(out - set(report.symbols))
 
 

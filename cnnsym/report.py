@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Optional
 
 import sympy as sp
@@ -22,6 +22,11 @@ class TensorInfo:
     declared: bool = False  # shape taken from the file (unknown op), not derived
 
 
+@lru_cache(maxsize=65536)
+def _flops(macs, terms):
+    return 2 * macs + sp.Add(*terms)
+
+
 @dataclass
 class NodeResult:
     node: object  # graph.Node
@@ -35,7 +40,7 @@ class NodeResult:
 
     @cached_property
     def flops(self):  # read only once the analysis is complete
-        return 2 * self.macs + sp.Add(*self.terms.values())
+        return _flops(self.macs, tuple(self.terms.values()))
 
     @property
     def params(self):

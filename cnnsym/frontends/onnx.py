@@ -79,8 +79,10 @@ def read_tensor(t, path, folder, *, check_external=True) -> Initializer:
         item = _expected_bytes(t)
         if item and len(t.raw_data) != n * item:
             raise InputError(path, f"initializer {t.name!r} holds {len(t.raw_data)} bytes but its dims {dims} need {n * item}")
-    if n <= (SMALL if t.data_type not in FLOAT_TYPES else SMALL_FLOAT):
+    if t.data_type not in FLOAT_TYPES and n <= SMALL:
         init.value = _tensor_contents(t, path)
+    elif n <= SMALL_FLOAT:  # scales, roi, clip bounds; biases too, so decoded only on demand
+        init.pending = lambda t=t: _tensor_contents(t, path)
     return init
 
 
