@@ -40,6 +40,7 @@ CASES = [
     ("unet.py", "UNet", [(1, 3, 32, 32), (1, 3, 37, 45), (2, 3, 64, 64)]),
     ("unet.py", "UNet(bilinear=True)", [(1, 3, 32, 32), (1, 3, 41, 35), (1, 3, 48, 48)]),
     ("unet.py", "SmallUNet", [(1, 1, 20, 20), (1, 1, 33, 47), (2, 1, 16, 16)]),
+    ("public_styles.py", "StyleNet", [(1, 3, 32, 32), (2, 3, 45, 61), (1, 3, 8, 8)]),
 ]
 # exported to ONNX for the parity test (large-weight models left out to keep it quick)
 PARITY = ["Net", "LeNet", "MnistNet", "SimpleCNN", "VGG('VGG11')", "resnet18", "resnet20", "mobilenet_v2",
@@ -314,6 +315,13 @@ def test_spec_with_arguments():
     assert r.tensors[r.outputs[0]].shape[1] == 7
     g = load_source(f"{FIX / 'resnet.py'}::CifarResNet(CifarBlock, [2, 2, 2])")
     assert any(n.name == "layer3.1.conv2" for n in g.nodes)
+
+
+def test_public_styles_are_followed_without_warnings():
+    g, r = source_report("public_styles.py", "StyleNet")
+    assert not r.warnings and not r.unaccounted, (r.warnings, r.unaccounted)
+    names = {n.name for n in g.nodes}
+    assert "features.4" in names  # the second conv of the second namedtuple stage
 
 
 def test_what_cannot_be_followed_is_unaccounted_not_fatal():

@@ -16,8 +16,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from ...errors import InputError
 from ...graph import SourceLoc
 from ...symbolic import as_expr, cdiv, dim_symbol, fdiv, imod
-from .values import (ArgParser, BoundMethod, Builtin, Module, Namespace, NS, Obj, Param, Partial, Super,
-                     Tensor, TorchClass, Unknown, UserClass, UserFunction)
+from .values import (ArgParser, BoundMethod, Builtin, Module, Namespace, NS, NTuple, Obj, Param, Partial,
+                     Super, Tensor, TensorCtor, ntuple_make, TorchClass, Unknown, UserClass, UserFunction)
 
 MAX_LOOP = 10_000
 MAX_DEPTH = 200
@@ -643,10 +643,35 @@ class Interp:
 
     def _subscript(self, e, frame):
         obj = self.eval(e.value, frame)
+        if isinstance(obj, Param) and self.phase == "forward":
+            obj = self.builder.materialize(obj)
         if isinstance(obj, Tensor):
             return self.layers.tensor_index(self, obj, e.slice, frame)
         key = self.eval_slice(e.slice, frame)
+        if isinstance(obj, Param):  # weight.data[0][0] in __init__ (initialisation code): a view
+            return self._param_view(obj, key if isinstance(key, tuple) else (key,))
         return self.getitem(obj, key, e)
+
+    def _param_view(self, p, keys):
+        shape = list(p.shape)
+        out, i = [], 0
+        for k in keys:
+            if k is None:
+                out.append(1)
+                continue
+            if i >= len(shape):
+                raise Stop("too many indices for a parameter")
+            if isinstance(k, slice):
+                if k == slice(None):
+                    out.append(shape[i])
+                else:
+                    n = self.concrete_int(shape[i], "parameter size")
+                    out.append(len(range(*slice(*(None if v is None else self.concrete_int(v, "index")
+                                                 for v in (k.start, k.stop, k.step))).indices(n))))
+            else:
+                self.concrete_int(k, "index")
+            i += 1
+        return Param(p.owner, p.pname, out + shape[i:], p.dtype, p.role)
 
     def eval_slice(self, elems, frame):
         keys = []
@@ -756,6 +781,8 @@ class Interp:
             return a
         if isinstance(b, Unknown):
             return b
+        if isinstance(a, TensorCtor) or isinstance(b, TensorCtor):
+            return self.layers.ctor_binop(self, op, a, b)
         if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
             x, y = num(a), num(b)
             if not isinstance(x, sp.Basic) or not isinstance(y, sp.Basic):
@@ -904,6 +931,19 @@ class Interp:
             if name == "__name__":
                 return obj.name
             raise Stop(f"class {obj.name} has no attribute {name!r}")
+        if isinstance(obj, TensorCtor):
+            return self.layers.ctor_attr(self, obj, name)
+        if isinstance(obj, NTuple):
+            if name in obj.fields:
+                return obj.field(name)
+            if name == "_fields":
+                return tuple(obj.fields)
+            if name == "_asdict":
+                return Builtin(name, lambda it_, a, k, s: dict(zip(obj.fields, obj)))
+            if name == "_replace":
+                return Builtin(name, lambda it_, a, k, s: ntuple_make(
+                    type(obj), [k.get(f, v) for f, v in zip(obj.fields, obj)]))
+            raise Stop(f"namedtuple has no attribute {name!r}")
         if isinstance(obj, Obj):
             if name in obj.attrs:
                 return obj.attrs[name]

@@ -14,7 +14,7 @@ from ...symbolic import as_expr, fdiv
 from .builder import UNKNOWN_DOMAIN
 from .interpreter import BUILTINS, Stop, math_fn, norm, num
 from .values import (ArgParser, BoundMethod, Builtin, Module, Namespace, NS, Obj, Param, Partial, Tensor,
-                     TensorCtor, TorchClass, Unknown, UserClass, UserFunction)
+                     TensorCtor, NTuple, ntuple_class, TorchClass, Unknown, UserClass, UserFunction)
 
 # ---------------------------------------------------------------------------
 # signatures
@@ -818,11 +818,15 @@ def module_method(it, m, name):
         return bound(_MODULE_METHODS[name])
     if name == "forward":
         return Builtin("forward", lambda it_, a, k, s: layer_forward(it_, m, a, k, s))
+    if m.kind in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"):
+        # torch stores these as tuples whatever was passed (m.kernel_size[0] in init code)
+        if name in ("kernel_size", "stride", "padding", "dilation", "output_padding") and name in m.cfg \
+                and not isinstance(m.cfg[name], str):
+            return tuple(tup(m.cfg[name], _nsp(m.kind)))
+    if name in ("weight", "bias") and m.kind in LAYERS:
+        return None  # not a parameter (bias=False, affine=False): torch gives None, not the flag
     if name in m.cfg:
         return m.cfg[name]
-    if m.kind in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"):
-        if name in ("kernel_size", "stride", "padding", "dilation"):
-            return tuple(tup(m.cfg[name], _nsp(m.kind)))
     if name == "groups" and "groups" in m.cfg:
         return m.cfg["groups"]
     if name == "training":
@@ -1094,6 +1098,8 @@ def isinstance_(it, v, target):
             if isinstance(v, (Module, Obj)) and v.cls is not None and t in v.cls.mro():
                 return True
         elif isinstance(t, Builtin):
+            if isinstance(v, NTuple) and type(v).type_name == t.name:
+                return True
             py = {"int": int, "float": float, "str": str, "list": list, "tuple": tuple, "dict": dict,
                   "bool": bool}.get(t.name)
             if py is int and isinstance(v, sp.Basic) and v.is_integer:
@@ -1103,7 +1109,19 @@ def isinstance_(it, v, target):
         elif isinstance(t, Namespace):
             if t.path.endswith("Tensor") and isinstance(v, (Tensor, Param)):
                 return True
+            # typing / collections.abc: isinstance(cfgs, Sequence) guards in torchvision builders
+            abc = t.path.rsplit(".", 1)[-1]
+            if isinstance(v, (list, tuple)) and (abc in ("Sequence", "MutableSequence") and
+                                                 (abc == "Sequence" or isinstance(v, list))):
+                return True
+            if (abc == "List" and isinstance(v, list)) or (abc == "Tuple" and isinstance(v, tuple)):
+                return True
+            if abc in ("Mapping", "MutableMapping", "Dict") and isinstance(v, dict):
+                return True
+            if abc in ("Iterable", "Collection", "Container", "Sized") and isinstance(v, (list, tuple, dict, str)):
+                return True
     return False
+
 
 
 # ---------------------------------------------------------------------------
@@ -1150,6 +1168,14 @@ def resolve(it, path):
         return Builtin(path, lambda it_, a, k, s: Partial(a[0], a[1:], k))
     if path == "functools.reduce":
         return Builtin(path, _reduce)
+    if path in ("collections.namedtuple", "typing.NamedTuple"):
+        return Builtin(path, lambda it_, a, k, s: ntuple_class(a[0] if a else k.get("typename"),
+                                                                a[1] if len(a) > 1 else k.get("field_names", ()),
+                                                                k.get("defaults", ())))
+    if path == "dataclasses.field":
+        return Builtin(path, _dc_field)
+    if path == "dataclasses.dataclass":
+        return Builtin(path, lambda it_, a, k, s: a[0] if a else Builtin(path, lambda i2, a2, k2, s2: a2[0]))
     if path in ("collections.OrderedDict", "typing.OrderedDict"):
         return BUILTINS["dict"]
     if path == "argparse.ArgumentParser":
@@ -1163,6 +1189,15 @@ def resolve(it, path):
     if path in ("warnings.warn", "logging.info", "logging.warning"):
         return Builtin(path, lambda it_, a, k, s: None)
     return Namespace(path)
+
+
+def _dc_field(it, a, k, s):
+    """dataclasses.field(default=..., default_factory=...): the default, made once."""
+    if "default" in k:
+        return k["default"]
+    if "default_factory" in k:
+        return it.call(k["default_factory"], [], {}, s)
+    return None
 
 
 FAMILY_NAMES = {"_ConvNd", "_BatchNorm", "_InstanceNorm", "_MaxPoolNd", "_AvgPoolNd", "_AdaptiveAvgPoolNd",
@@ -1728,6 +1763,12 @@ def tensor_attr(it, x, name):
             return tuple(norm(d) for d in x.shape)
         if name == "size":
             return Builtin("size", lambda it_, a, k, s: _size(x.shape, a))
+        if name in ("numel", "nelement"):
+            return Builtin(name, lambda it_, a, k, s: norm(sp.Mul(*x.shape)))
+        if name in ("dim", "ndimension"):
+            return Builtin(name, lambda it_, a, k, s: len(x.shape))
+        if name == "ndim":
+            return len(x.shape)
         if name.endswith("_") or name in ("fill", "uniform", "normal", "copy"):
             return Builtin(name, lambda it_, a, k, s: x)
         if name in ("requires_grad",):
@@ -1878,6 +1919,111 @@ def python_attr(it, obj, name):
         if name in ("func",) and isinstance(obj, Partial):
             return obj.func
     raise Stop(f"{type(obj).__name__} has no attribute {name!r} cnnsym can follow")
+
+
+_CTOR_SAME = {"float", "double", "half", "bfloat16", "long", "int", "bool", "clone", "detach", "contiguous", "to",
+              "type", "cuda", "cpu", "abs", "exp", "log", "sqrt", "neg", "sigmoid", "tanh", "sin", "cos", "clamp",
+              "clamp_min", "clamp_max", "mul", "add", "sub", "div", "pow"}
+
+
+def ctor_attr(it, x, name):
+    """Shape-only methods of a tensor made in ``__init__`` (torch.tensor([...]).view(1, 3, 1, 1))."""
+    shape = [norm(d) for d in x.shape]
+
+    def concrete(seq):
+        return [it.concrete_int(d, "size") for d in seq]
+
+    def args_shape(a):
+        return list(a[0]) if len(a) == 1 and isinstance(a[0], (list, tuple)) else list(a)
+
+    def view(it_, a, k, s):
+        tgt = concrete(args_shape(a))
+        if -1 in tgt:
+            total = 1
+            for d in concrete(shape):
+                total *= d
+            known = 1
+            for d in tgt:
+                known *= d if d != -1 else 1
+            tgt[tgt.index(-1)] = total // known
+        return TensorCtor(tgt, x.dtype, x.value)
+
+    def dim_index(d, n):
+        d = it.concrete_int(d, "dim")
+        return d + n if d < 0 else d
+
+    def unsqueeze(it_, a, k, s):
+        d = dim_index(a[0] if a else k["dim"], len(shape) + 1)
+        return TensorCtor(shape[:d] + [1] + shape[d:], x.dtype, x.value)
+
+    def squeeze(it_, a, k, s):
+        if not a and "dim" not in k:
+            return TensorCtor([d for d in shape if d != 1], x.dtype, x.value)
+        d = dim_index(a[0] if a else k["dim"], len(shape))
+        return TensorCtor(shape[:d] + shape[d + 1:] if shape[d] == 1 else shape, x.dtype, x.value)
+
+    def expand(it_, a, k, s):
+        tgt = args_shape(a)
+        lead = len(tgt) - len(shape)
+        return TensorCtor([norm(t) if norm(t) != -1 else shape[i - lead] for i, t in enumerate(tgt)], x.dtype, x.value)
+
+    def repeat(it_, a, k, s):
+        reps = args_shape(a)
+        full = [1] * (len(reps) - len(shape)) + shape
+        return TensorCtor([norm(d * r) for d, r in zip(full, reps)], x.dtype, x.value)
+
+    def transpose(it_, a, k, s):
+        i, j = dim_index(a[0], len(shape)), dim_index(a[1], len(shape))
+        out = list(shape)
+        out[i], out[j] = out[j], out[i]
+        return TensorCtor(out, x.dtype, x.value)
+
+    def permute(it_, a, k, s):
+        return TensorCtor([shape[dim_index(d, len(shape))] for d in args_shape(a)], x.dtype, x.value)
+
+    def flatten(it_, a, k, s):
+        st = dim_index(a[0] if a else k.get("start_dim", 0), len(shape)) if shape else 0
+        en = dim_index(a[1] if len(a) > 1 else k.get("end_dim", -1), len(shape)) if shape else 0
+        return TensorCtor(shape[:st] + [norm(sp.Mul(*shape[st:en + 1]))] + shape[en + 1:], x.dtype, x.value)
+
+    fns = {"view": view, "reshape": view, "unsqueeze": unsqueeze, "squeeze": squeeze, "expand": expand,
+           "repeat": repeat, "transpose": transpose, "permute": permute, "flatten": flatten}
+    if name in fns:
+        return Builtin(name, fns[name])
+    if name == "shape":
+        return tuple(shape)
+    if name == "size":
+        return Builtin(name, lambda it_, a, k, s: _size(shape, a))
+    if name in ("numel", "nelement"):
+        return Builtin(name, lambda it_, a, k, s: norm(sp.Mul(*shape)))
+    if name in ("dim", "ndimension"):
+        return Builtin(name, lambda it_, a, k, s: len(shape))
+    if name == "ndim":
+        return len(shape)
+    if name == "t":
+        return Builtin(name, lambda it_, a, k, s: TensorCtor(shape[::-1], x.dtype, x.value))
+    if name == "T":
+        return TensorCtor(shape[::-1], x.dtype, x.value)
+    if name in _CTOR_SAME or name.endswith("_"):
+        return Builtin(name, lambda it_, a, k, s: x if name.endswith("_") else TensorCtor(shape, x.dtype, x.value))
+    raise Stop(f"tensor made in __init__ has no attribute {name!r} cnnsym can follow")
+
+
+def ctor_binop(it, op, a, b):
+    """Arithmetic on tensors made in ``__init__`` (init_values * torch.ones(dim)): the broadcast shape."""
+    shapes = [list(v.shape) for v in (a, b) if isinstance(v, TensorCtor)]
+    for v in (a, b):
+        if not isinstance(v, (TensorCtor, int, float, bool, sp.Basic)):
+            raise Stop(f"{op} of {type(v).__name__} and a tensor made in __init__")
+    n = max(len(sh) for sh in shapes)
+    out = []
+    for i in range(n):
+        dims = {norm(sh[i - n + len(sh)]) for sh in shapes if i - n + len(sh) >= 0} - {1}
+        if len(dims) > 1:
+            raise Stop("shapes that do not broadcast")
+        out.append(dims.pop() if dims else 1)
+    src = a if isinstance(a, TensorCtor) else b
+    return TensorCtor(out, src.dtype, a.value if isinstance(a, TensorCtor) and a.value == "param" else None)
 
 
 def _norm_key(k):

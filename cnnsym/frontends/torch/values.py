@@ -244,6 +244,46 @@ class Module:
         return f"<module {self.type_name} {self.qualname}>"
 
 
+class NTuple(tuple):
+    """An instance of a collections.namedtuple class: a tuple whose fields are attributes."""
+
+    fields: tuple = ()
+    type_name = "namedtuple"
+
+    def field(self, name):
+        return self[self.fields.index(name)]
+
+
+def ntuple_make(cls, values):
+    t = cls(values)
+    return t
+
+
+def ntuple_class(name, fields, defaults=()):
+    """collections.namedtuple(name, fields, defaults=...): a Builtin building NTuple instances."""
+    if isinstance(fields, str):
+        fields = fields.replace(",", " ").split()
+    fields = tuple(f if isinstance(f, str) else f[0] for f in fields)  # typing.NamedTuple("X", [("a", int)])
+    cls = type(str(name), (NTuple,), {"fields": fields, "type_name": str(name)})
+    defaults = tuple(defaults or ())
+
+    def make(it, a, k, s):
+        vals = list(a) + [None] * (len(fields) - len(a))
+        dflt = dict(zip(fields[len(fields) - len(defaults):], defaults))
+        for i, f in enumerate(fields):
+            if i >= len(a):
+                if f in k:
+                    vals[i] = k[f]
+                elif f in dflt:
+                    vals[i] = dflt[f]
+                else:
+                    raise TypeError(f"{name}() missing argument {f!r}")
+        return ntuple_make(cls, vals)
+
+    b = Builtin(str(name), make)
+    return b
+
+
 class ArgParser:
     """argparse.ArgumentParser: only the defaults matter."""
 
