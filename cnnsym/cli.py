@@ -319,13 +319,15 @@ Exit status: 0 every check holds, 1 a check failed, 2 bad input (one line on std
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="onnxruntime execution provider.")
 @click.option("--no-rf", is_flag=True, help="Skip the receptive-field measurement.")
+@click.option("--rf-budget", type=click.FloatRange(0), default=60.0, show_default=True, metavar="SECONDS",
+              help="Stop measuring receptive fields after this long (said in the output).")
 @click.option("--max-bytes", type=click.IntRange(1), default=8 * 2**30, show_default=True,
               help="Refuse bindings whose activations exceed this many bytes.")
 @click.option("--all", "show_all", is_flag=True, help="Table: list passing checks too (default: failures only).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS",
               help="Bound on the symbolic analysis time.")
-def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, max_bytes, show_all, fmt, timeout):
+def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, rf_budget, max_bytes, show_all, fmt, timeout):
     def run():
         from .frontends import is_source
         from .verify import verify
@@ -343,7 +345,7 @@ def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, max_b
         size_list = [s for s in sizes.split(",") if s.strip()]
         with _progress() as tick:
             return verify(path, graph, rep, sizes=size_list, random_k=random_k, seed=seed, device=device,
-                          rf=not no_rf, progress=tick, max_bytes=max_bytes)
+                          rf=not no_rf, progress=tick, max_bytes=max_bytes, rf_budget=rf_budget)
 
     res = _run_guarded(run, model)
 

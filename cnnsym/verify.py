@@ -7,8 +7,8 @@ binding. Parameter totals are compared with a plain count of the file's initiali
 Constant nodes.
 
 Receptive fields are measured, not re-derived: a linearised copy of the graph (activations
-as Identity, MaxPool as AveragePool with the same window, GlobalMaxPool as
-GlobalAveragePool, normalisations as Identity, weights 1/fan_in > 0, biases 0) is cut at
+and normalisations as Sign, which keeps the support and resets magnitudes to 1, MaxPool as
+AveragePool with the same window, GlobalMaxPool as GlobalAveragePool, weights 1/fan_in > 0, biases 0, float vectors used only by Add/Sub 0) is cut at
 the probed tensor; its response at an interior unit is positive exactly when a masked input
 reaches the unit's field. A binary search over row (column) prefix and suffix masks finds
 the first and last input row (column) the unit sees, for that unit and its neighbour, so
@@ -216,10 +216,11 @@ def _fmt_binding(b):
 
 
 MAX_BYTES = 8 * 2**30
+RF_BUDGET_S = 60.0
 
 
 def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", rf=True, progress=None,
-           max_bytes=MAX_BYTES):
+           max_bytes=MAX_BYTES, rf_budget=RF_BUDGET_S):
     """Run every check; returns a VerifyResult (never raises for a mismatch)."""
     providers = _providers(device)
     res = VerifyResult(str(path), device)
@@ -265,7 +266,7 @@ def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", r
         if progress:
             progress()
     if rf:
-        _check_receptive_fields(model, report, res, providers)
+        _check_receptive_fields(model, report, res, providers, rf_budget)
     return res
 
 
@@ -310,10 +311,15 @@ def _linearize(model, probe):
     new_nodes = []
     for n in keep:
         if n.op_type in LINEAR_IDENTITY:
-            new_nodes.append(helper.make_node("Identity", [n.input[0]], [n.output[0]], name=n.name))
+            # Sign, not Identity: it keeps the support (which is all a field is) and resets the
+            # magnitude to 1, so gates such as SiLU = x*Sigmoid(x) (x*x once linearised) and long
+            # chains of 1/fan_in averages cannot underflow float32 to 0 at a field's edge.
+            new_nodes.append(helper.make_node("Sign", [n.input[0]], [n.output[0]], name=n.name))
             continue
         if n.op_type == "MaxPool":
             attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute if a.name != "storage_order"}
+            if all(d == 1 for d in attrs.get("dilations", [1])):
+                attrs.pop("dilations", None)  # AveragePool takes dilations only from opset 19
             new_nodes.append(helper.make_node("AveragePool", [n.input[0]], [n.output[0]], name=n.name, **attrs))
             continue
         if n.op_type == "GlobalMaxPool":
@@ -326,8 +332,20 @@ def _linearize(model, probe):
         new_nodes.append(n)
     del g.node[:]
     g.node.extend(new_nodes)
+    # biases added outside the layer (Linear on 3-D+ inputs exports as MatMul then Add): a
+    # float vector used only by Add/Sub is set to 0 too, or every unit would respond
+    uses = {}
+    for n in new_nodes:
+        for i in n.input:
+            uses.setdefault(i, set()).add(n.op_type)
+    float_types = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16)
     inits = []
     for t in g.initializer:
+        if t.name not in weights and t.data_type in float_types and math.prod(t.dims) > 1 \
+                and uses.get(t.name) and uses[t.name] <= {"Add", "Sub"}:
+            inits.append(numpy_helper.from_array(np.zeros(tuple(t.dims), np.float32).astype(
+                helper.tensor_dtype_to_np_dtype(t.data_type)), t.name))
+            continue
         if t.name in weights:
             op, idx = weights[t.name]
             shape = tuple(t.dims)
@@ -346,16 +364,22 @@ def _linearize(model, probe):
     return m
 
 
+UPSAMPLING = ("Resize", "Upsample", "ConvTranspose", "DepthToSpace")
+
+
 def _probes(report, limit=3):
     """Tensors whose field has an input-independent size: the deepest ones first."""
     cands = []
+    resized = set()  # downstream of upsampling: the field's position varies per unit
     for r in report.nodes:
+        if r.node.op_type in UPSAMPLING or any(i in resized for i in r.node.inputs if i):
+            resized.update(o for o in r.node.outputs if o)
         for o in r.node.outputs:
             t = report.tensors.get(o)
-            if t is None or t.rf is None:
+            if t is None or t.rf is None or o in resized:
                 continue
-            fields = [f for f in t.rf if f is not None]
-            if len(fields) != len(t.rf) - 2 or not fields:
+            fields = list(t.rf[2:])  # measured on axes 2.. (NCHW); skip channels-last tensors
+            if not fields or any(f is None for f in fields) or any(f is not None for f in t.rf[:2]):
                 continue
             if any(not f.size.is_number or not f.stride.is_number for f in fields):
                 continue
@@ -371,96 +395,124 @@ def _probes(report, limit=3):
     return picks
 
 
-def _check_receptive_fields(model, report, res, providers):
+def _check_receptive_fields(model, report, res, providers, budget_s=RF_BUDGET_S):
+    import time
+
     if len(report.inputs) != 1:
         res.notes.append("receptive fields measured only for single-input models")
         return
-    probes = _probes(report)
-    gi = report.inputs[0]
+    deadline = time.monotonic() + budget_s
     spatial = sorted(report.spatial_symbols, key=lambda s: report.symbols[s])
-    for probe in probes:
+    batch = [s for s, (_, ax) in report.symbols.items() if ax == 0]
+    for probe in _probes(report):
         t = report.tensors[probe]
         fields = list(t.rf[2:])
-        # an input big enough for an interior unit whose field lies inside the image
-        b = dict(report.bindings)
-        need = max(int(math.ceil(evaluate(f.size, b))) for f in fields)
-        jump = max(int(math.ceil(evaluate(f.stride, b))) for f in fields)
+        base = dict(report.bindings)
+        for s in batch:
+            base[s] = 1
+        need = max(int(math.ceil(evaluate(f.size, base))) for f in fields)
+        jump = max(int(math.ceil(evaluate(f.stride, base))) for f in fields)
         size = max(need + 4 * jump + 8, 16)
-        for s in spatial:
-            b[s] = size
-        if violated(report, b):
-            res.notes.append(f"receptive field of {probe!r} not measured: no valid input of size {size}")
-            continue
         try:
-            got = _measure(model, report, probe, b, providers)
+            sess = _session(_linearize(model, probe), providers)
         except Exception as e:  # noqa: BLE001
             res.notes.append(f"receptive field of {probe!r} not measured: {str(e).splitlines()[0][:160]}")
             continue
-        if got is None:
-            res.notes.append(f"receptive field of {probe!r} not measured: the linearised unit does not respond")
-            continue
-        for ax, (f, (unit, lo, hi, lo_next)) in enumerate(zip(fields, got)):
+        for ax, f in enumerate(fields):
+            if time.monotonic() > deadline:
+                res.notes.append(f"receptive-field measurement stopped after {budget_s:.0f} s (--rf-budget); "
+                                 f"{probe!r} axis {ax + 2} and later probes not measured")
+                return
+            # the measured axis big enough for an interior unit; the others as small as
+            # valid, which is enough (masks cover whole rows) and much faster
+            b = _rf_binding(report, base, spatial, ax, size)
+            if b is None:
+                res.notes.append(f"receptive field of {probe!r} not measured: no valid input of size {size}")
+                break
+            try:
+                got = _measure(sess, report, probe, b, ax)
+            except Exception as e:  # noqa: BLE001
+                res.notes.append(f"receptive field of {probe!r} not measured: {str(e).splitlines()[0][:160]}")
+                break
+            if got is None:
+                res.notes.append(f"receptive field of {probe!r} not measured: the linearised unit does not respond")
+                break
+            unit, lo, hi, d, lo_next = got
             size_f, stride_f = evaluate(f.size, b), evaluate(f.stride, b)
             start_f = evaluate(f.offset + unit * f.stride - (f.size - 1) / 2, b)
             exp_lo, exp_hi = math.ceil(start_f), math.floor(start_f + size_f - 1)
+            exp_next = math.ceil(start_f + d * stride_f)
+            jump_ok = lo_next is None or lo_next == exp_next
+            got_jump = "" if lo_next is None else f", unit +{d} starts at {lo_next}"
             res.checks.append(Check("receptive_field", f"{probe} axis {ax + 2}",
-                                    f"rows {exp_lo}..{exp_hi} (size {size_f}, jump {stride_f})",
-                                    f"rows {lo}..{hi} (size {hi - lo + 1}, jump {lo_next - lo})",
-                                    (lo, hi) == (exp_lo, exp_hi) and (stride_f != int(stride_f) or lo_next - lo == stride_f),
-                                    _fmt_binding(b)))
+                                    f"rows {exp_lo}..{exp_hi} (size {size_f}, jump {stride_f}"
+                                    f"{'' if lo_next is None else f', unit +{d} starts at {exp_next}'})",
+                                    f"rows {lo}..{hi} (size {hi - lo + 1}{got_jump})",
+                                    (lo, hi) == (exp_lo, exp_hi) and jump_ok, _fmt_binding(b)))
 
 
-def _measure(model, report, probe, b, providers):
-    lin = _linearize(model, probe)
-    sess = _session(lin, providers)
-    gi = lin.graph.input[0] if lin.graph.input[0].name == report.inputs[0] else \
-        [i for i in lin.graph.input if i.name == report.inputs[0]][0]
+def _rf_binding(report, base, spatial, ax, size):
+    """A valid binding with the measured axis >= size (the next valid size: some models only
+    take multiples of 4 or 32) and the other spatial axes as small as valid."""
+    small = report.smallest_input or {}
+    for extent in range(size, size + 512):
+        for others in ("small", "same"):
+            b = dict(base)
+            for j, sym in enumerate(spatial):
+                b[sym] = extent if j == ax or others == "same" else small.get(sym, extent)
+            if not violated(report, b):
+                return b
+    return None
+
+
+def _measure(sess, report, probe, b, ax):
+    """(unit, first row, last row, neighbour's first row) seen along spatial axis ``ax``."""
     in_shape = [int(evaluate(d, b)) for d in report.tensors[report.inputs[0]].shape]
     out_shape = [int(evaluate(d, b)) for d in report.tensors[probe].shape]
     nsp = len(in_shape) - 2
     dtype = NP_TYPES.get(report.tensors[report.inputs[0]].dtype, np.float32)
-    results = []
-    for ax in range(nsp):
-        extent = in_shape[2 + ax]
-        units = out_shape[2 + ax]
-        unit = units // 2
-        if unit + 1 >= units:
-            unit = max(0, units - 2)
-        centre = [max(0, min(out_shape[2 + a] - 1, out_shape[2 + a] // 2)) for a in range(nsp)]
+    extent = in_shape[2 + ax]
+    units = out_shape[2 + ax]
+    unit = units // 2
+    if unit + 1 >= units:
+        unit = max(0, units - 2)
+    centre = [max(0, min(out_shape[2 + a] - 1, out_shape[2 + a] // 2)) for a in range(nsp)]
 
-        def responds(u, lo, hi):
-            x = np.zeros([1] + in_shape[1:], dtype)
-            idx = [slice(None)] * len(in_shape)
-            idx[2 + ax] = slice(lo, hi + 1)
-            x[tuple(idx)] = 1
-            y = sess.run([probe], {report.inputs[0]: np.broadcast_to(x, [in_shape[0]] + in_shape[1:]).copy()})[0]
-            pos = [0, slice(None)] + [centre[a] if a != ax else u for a in range(nsp)]
-            return float(np.abs(y[tuple(pos)]).sum()) > 0
+    def responds(u, lo, hi):
+        x = np.zeros(in_shape, dtype)
+        idx = [slice(None)] * len(in_shape)
+        idx[2 + ax] = slice(lo, hi + 1)
+        x[tuple(idx)] = 1
+        y = sess.run([probe], {report.inputs[0]: x})[0]
+        pos = [0, slice(None)] + [centre[a] if a != ax else u for a in range(nsp)]
+        return float(np.abs(y[tuple(pos)]).sum()) > 0
 
-        def first(u):  # smallest m: rows 0..m reach unit u
-            if not responds(u, 0, extent - 1):
-                return None
-            lo, hi = 0, extent - 1
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if responds(u, 0, mid):
-                    hi = mid
-                else:
-                    lo = mid + 1
-            return lo
-
-        def last(u):  # largest m: rows m..end reach unit u
-            lo, hi = 0, extent - 1
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if responds(u, mid, extent - 1):
-                    lo = mid
-                else:
-                    hi = mid - 1
-            return lo
-
-        a = first(unit)
-        if a is None:
+    def first(u):  # smallest m: rows 0..m reach unit u
+        if not responds(u, 0, extent - 1):
             return None
-        results.append((unit, a, last(unit), first(unit + 1) if unit + 1 < units else a))
-    return results
+        lo, hi = 0, extent - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if responds(u, 0, mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def last(u):  # largest m: rows m..end reach unit u
+        lo, hi = 0, extent - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if responds(u, mid, extent - 1):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    a = first(unit)
+    if a is None:
+        return None
+    # a unit further on: its first row pins the jump (16 units averages over the groups of
+    # units that share a field after nearest-neighbour upsampling)
+    d = max(1, min(16, units - 1 - unit))
+    return unit, a, last(unit), d, (first(unit + d) if unit + d < units else None)

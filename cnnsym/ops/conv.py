@@ -78,8 +78,10 @@ class ConvTranspose(Op):
     ``output_padding + d(k-1) + 1 >= s`` and the unpadded ``full`` otherwise (e.g. k=1, s=3
     gives 3x - 2, not 3x). VALID keeps the explicit pads (onnxruntime). output_padding must
     be < max(stride, dilation) (the spec); onnxruntime refuses output_padding >= stride at
-    every size, which cnnsym does not copy. With output_shape, onnxruntime also refuses inputs with
-    ``full - output_padding + s - 1 < out`` (a constraint here; the spec would zero-extend).
+    every size, which cnnsym does not copy; it also refuses an empty input axis with a
+    non-zero output_padding or with output_shape (a constraint). With output_shape,
+    onnxruntime also refuses inputs with ``full - output_padding + s - 1 < out`` (a
+    constraint here; the spec would zero-extend).
     macs are counted on the input side, N * C * prod(x) * (M/group) * prod(k): each input
     element is multiplied into each kernel tap once (the output side over-counts by s^2).
     https://onnx.ai/onnx/operators/onnx__ConvTranspose.html
@@ -127,6 +129,13 @@ class ConvTranspose(Op):
             if opad[j] >= sp.Max(s[j], d[j]):
                 self.fail(f"output_padding {opad[j]} must be less than max(stride, dilation) = {sp.Max(s[j], d[j])}")
             full = s[j] * (xj - 1) + opad[j] + ext + 1
+            if opad[j] != 0 or oshape is not None:  # onnxruntime refuses an empty input axis
+                # with output_padding or output_shape
+                rel = sp.Ge(xj, 1)
+                if rel is sp.false:
+                    self.fail(f"input axis {2 + j} is empty (output_padding {opad[j]}, output_shape {oshape})")
+                if rel is not sp.true:
+                    cons.append((rel, f"ConvTranspose input axis {2 + j} must not be empty (output_padding or output_shape)"))
             if oshape is not None or ap in ("SAME_UPPER", "SAME_LOWER"):
                 if oshape is not None:
                     out = as_expr(oshape[j])

@@ -84,8 +84,15 @@ _BINARY_VALUE = {
     "Max": lambda a, b, i: sp.Max(a, b),
     "Min": lambda a, b, i: sp.Min(a, b),
     "Pow": lambda a, b, i: a ** b,
-    "Equal": lambda a, b, i: sp.Integer(1 if a == b else 0) if (a - b).is_number else None,
+    "Equal": lambda a, b, i: _equal(a, b),
 }
+
+
+def _equal(a, b):
+    """1/0 when the symbols' assumptions decide a == b (a dim N is never -1, the TorchScript
+    exporter's ``expand(N, -1, -1)`` test), else None."""
+    z = (as_expr(a) - as_expr(b)).is_zero
+    return None if z is None else sp.Integer(1 if z else 0)
 
 
 def broadcast_values(shapes, values, out_shape, f, dtype_int):
@@ -151,6 +158,7 @@ def _make_binary(name):
 for _n in BINARY + VARIADIC:
     globals()[_n] = _make_binary(_n)
 
+Equal.examples = Equal.examples + [Case(("3", "3"), "3", values={0: ("N", -1, 2), 1: (-1, -1, 2)}, value=(0, 1, 1))]
 Add.examples = Add.examples + [Case(("2", "1"), "2", values={0: (3, 5), 1: (2,)}, value=(5, 7))]
 Div.examples = Div.examples + [Case(("1", "1"), "1", values={0: ("C",), 1: (2,)}, dtypes={0: 7, 1: 7},
                                     value=("floor(C/2)",))]

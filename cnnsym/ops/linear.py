@@ -78,4 +78,9 @@ class MatMul(Op):
         if len(b) == 1:
             out.pop(-1)
         macs = numel(batch) * a2[-2] * a2[-1] * b2[-1]
-        return Inference([inputs[0].__class__(tuple(out), inputs[0].dtype)], macs, {}, None, cons + bcons)
+        # channels-last Linear (x @ W over the last axis): every axis of A but the last
+        # keeps its receptive field, as a 1x1 conv would
+        rf = None
+        if len(a) >= 2 and len(b) == 2 and len(out) == len(a):
+            rf = [tuple(((0, i, None),) if i < len(out) - 1 else None for i in range(len(out)))]
+        return Inference([inputs[0].__class__(tuple(out), inputs[0].dtype)], macs, {}, rf, cons + bcons)

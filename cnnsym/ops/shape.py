@@ -564,6 +564,8 @@ def _slice_axis(op, d, start, end, step):
         # (the spec would clamp it to d - 1 and give nothing); we follow the runtime
         e = -ONE if end == INT64_MAX else adjust(end, -ONE, d - 1, clamp_hi=False)
         n = _max0(cdiv(sp.expand(s - e), -step))
+        # an empty axis stays empty (the clamp to [0, d - 1] above assumes d >= 1)
+        n = n * sp.Min(1, d) if not as_expr(d).is_positive else n
     return s, n, cons
 
 
@@ -762,7 +764,7 @@ class Pad(Op):
     """Y dim = x + pad_begin + pad_end on each padded axis (``pads`` = all begins then all
     ends; attribute before opset 11, input from 11; ``axes`` input from 18, default all).
     Negative pads crop. reflect needs pads < x, edge x >= 1 where padded, wrap (onnxruntime)
-    a non-empty input on every axis.
+    a non-empty input on every axis, whatever the pads.
     The receptive field shifts by -pad_begin. https://onnx.ai/onnx/operators/onnx__Pad.html"""
 
     op_type = "Pad"
@@ -806,7 +808,7 @@ class Pad(Op):
                 _at_least(self, d, 1, f"edge pads on axis {a} need a non-empty dim", cons)
             rf[a] = ((0, a, Window(ZERO, ONE, -pb)),)
             widths[a] = (pb, pe)
-        if mode == "wrap" and any(p != 0 for p in pads):  # onnxruntime: no empty axis at all
+        if mode == "wrap":  # onnxruntime: no empty axis at all, even with zero pads
             for a in range(r):
                 _at_least(self, x.shape[a], 1, f"wrap padding needs a non-empty input (axis {a})", cons)
         arr = _array(x)
@@ -881,6 +883,8 @@ class Constant(Op):
         a = self.attrs
         if isinstance(a.get("value"), Initializer):
             t = a["value"]
+            if t.value is None and t.pending is not None:  # small float tensors decode on demand
+                t.value, t.pending = t.pending(), None
             return Inference([Value(tuple(as_expr(d) for d in t.shape), t.dtype,
                                     None if t.value is None else tuple(as_expr(x) for x in t.value))])
         if a.get("value_int") is not None:
@@ -1055,8 +1059,8 @@ def _mode(op):
 @register
 class DepthToSpace(Op):
     """(N, C, H, W) -> (N, C/b^2, H*b, W*b), b = blocksize (b^2 must divide C); mode DCR
-    or CRD orders the channels, not the shape. Each output pixel reads one input pixel:
-    window jump 1/b. https://onnx.ai/onnx/operators/onnx__DepthToSpace.html"""
+    or CRD orders the channels, not the shape. Each output pixel reads one input pixel,
+    row floor(u/b): window jump 1/b, as ConvTranspose(kernel b, stride b). https://onnx.ai/onnx/operators/onnx__DepthToSpace.html"""
 
     op_type = "DepthToSpace"
     attributes = {"blocksize": None, "mode": "DCR"}
@@ -1077,7 +1081,9 @@ class DepthToSpace(Op):
         n, c, h, w = x.shape
         cons = []
         c2 = _divides(self, b * b, c, f"blocksize^2 = {b * b} must divide the channels", cons)
-        win = Window(ZERO, sp.Rational(1, b), ZERO)
+        # as ConvTranspose with kernel b, stride b, no pads: output row u reads input row
+        # floor(u/b); span (b-1)/b and shift -(b-1)/(2b) make ceil/floor of the field's ends exact
+        win = Window(sp.Rational(b - 1, b), sp.Rational(1, b), -sp.Rational(b - 1, 2 * b))
         rf = (None, None, ((0, 2, win),), ((0, 3, win),))
         return Inference([Value((n, c2, h * b, w * b), x.dtype)], rf=[rf], constraints=cons)
 
