@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import os
 import random
 import sys
 import time
@@ -80,6 +79,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=None, help="first batch seed (default: random)")
     ap.add_argument("--max-blocks", type=int, default=6)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "fuzz_failures"))
+    ap.add_argument("--batch-timeout", type=float, default=300, help="seconds before a batch is abandoned")
     ap.add_argument("--one-batch", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -97,7 +97,11 @@ def main(argv=None):
         batches += 1
         cmd = [sys.executable, __file__, "--one-batch", str(s), "--batch", str(args.batch),
                "--max-blocks", str(args.max_blocks), "--out", str(out)]
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.batch_timeout)
+        except subprocess.TimeoutExpired as e:
+            p = subprocess.CompletedProcess(cmd, -9, (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""),
+                                            f"batch timed out after {args.batch_timeout} s")
         res = None
         for line in p.stdout.splitlines():
             if line.startswith("@@"):
@@ -107,7 +111,7 @@ def main(argv=None):
         if res is None:
             aborted.append(s)
             tail = (p.stderr or "").strip().splitlines()[-1:] or ["?"]
-            print(f"batch seed {s}: onnxruntime aborted the process (rc {p.returncode}): {tail[0][:200]}", flush=True)
+            print(f"batch seed {s}: no result (onnxruntime aborted, or timed out; rc {p.returncode}): {tail[0][:200]}", flush=True)
             continue
         for k, v in res["stats"].items():
             total[k] += v
@@ -119,7 +123,7 @@ def main(argv=None):
           f"graphs tried {total['graphs']}, sizes tried {total['sizes']} (cnnsym valid {total['valid']}, "
           f"invalid {total['invalid']}; floor-mode pool quirk {total['quirk']}; skipped as too large {total['skipped']}; "
           f"graphs onnxruntime refused to load {total['ort_refused_graph']}), "
-          f"batches onnxruntime aborted {len(aborted)}{' ' + str(aborted) if aborted else ''}, "
+          f"batches aborted or timed out {len(aborted)}{' ' + str(aborted) if aborted else ''}, "
           f"mismatches {len(mismatches)}")
     for m in mismatches:
         print("  ", m)
