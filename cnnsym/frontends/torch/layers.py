@@ -151,16 +151,21 @@ def _param(m, pname, shape, role="trainable", dtype=FLOAT):
 # convolutions ---------------------------------------------------------------
 
 
+def _conv_params(m, a, first, grouped):
+    """weight (first, grouped/groups, *kernel) and the optional bias (out_channels,)."""
+    n = _nsp(m.kind)
+    k = tup(a["kernel_size"], n, "kernel_size")
+    _param(m, "weight", (first, div(grouped, a["groups"]), *k))
+    if a["bias"]:
+        _param(m, "bias", (a["out_channels"],))
+
+
 @layer("Conv1d Conv2d Conv3d", "in_channels out_channels kernel_size stride=1 padding=0 dilation=1 groups=1 "
        "bias=True padding_mode='zeros'", "_ConvNd")
 class Conv:
     @staticmethod
     def init(m, a):
-        n = _nsp(m.kind)
-        k = tup(a["kernel_size"], n, "kernel_size")
-        _param(m, "weight", (a["out_channels"], div(a["in_channels"], a["groups"]), *k))
-        if a["bias"]:
-            _param(m, "bias", (a["out_channels"],))
+        _conv_params(m, a, a["out_channels"], a["in_channels"])
 
     @staticmethod
     def forward(c, m, x):
@@ -194,12 +199,8 @@ class Conv:
        "padding_mode='zeros'", "_ConvNd")
 class ConvT:
     @staticmethod
-    def init(m, a):
-        n = _nsp(m.kind)
-        k = tup(a["kernel_size"], n, "kernel_size")
-        _param(m, "weight", (a["in_channels"], div(a["out_channels"], a["groups"]), *k))
-        if a["bias"]:
-            _param(m, "bias", (a["out_channels"],))
+    def init(m, a):  # torch stores a transposed conv's weight as (in, out/groups, k...)
+        _conv_params(m, a, a["in_channels"], a["out_channels"])
 
     @staticmethod
     def forward(c, m, x):
