@@ -1,0 +1,75 @@
+"""Markdown: a report ready to paste into an issue or a pull request."""
+from __future__ import annotations
+
+from .common import (_code, _inputs_text, _md, _md_table, _rf_cell, _symbols_text, _val_cell,
+                     bindings_text, constraints_shown, convention_line, node_rows, partial_note,
+                     rel_str, totals_rows)
+from .registry import RenderOptions, register_format
+
+
+@register_format("markdown", "for an issue or a pull request", suffix=".md")
+def render_markdown(report, options: RenderOptions | None = None) -> str:
+    rows = node_rows(report)
+    L = [f"## cnnsym report: `{_md(report.path)}`", ""]
+    L.append(f"- inputs: " + "; ".join(_code(s) for s in _inputs_text(report)))
+    L.append(f"- symbols: {_md(_symbols_text(report))}")
+    L.append(f"- evaluated at: {_code(bindings_text(report))}")
+    for note in report.binding_notes:
+        L.append(f"  - {_md(note)}")
+    L.append(f"- {_md(convention_line(report))}")
+    L.append("")
+    L.append("### Totals")
+    L.append("")
+    if partial_note(report):
+        L += [f"**{_md(partial_note(report))}**", ""]
+    L += _md_table(["quantity", "formula", "value", "exact"],
+                   [[_md(label), _code(f), _md(hv), _md("" if v is None else v)] for _, label, f, v, hv in totals_rows(report)])
+    L.append("")
+    L.append(f"### Layers ({len(rows)} nodes)")
+    L.append("")
+    L += _md_table(["node", "op", "output shape", "shape formula", "params", "MACs", "memory", "RF size/stride", "status"],
+                   [[_code(r["name"]), _md(r["op"]), _md(r["shape"]), _code(r["shape_formula"]),
+                     _md(_val_cell(r["params"], "count0")), _md(_val_cell(r["macs"], "count0")),
+                     _md(_val_cell(r["bytes"], "bytes")), _md(_rf_cell(r)),
+                     _md(r["status"] + (f": {r['message']}" if r["message"] else ""))] for r in rows])
+    L.append("")
+    L += _md_domain(report)
+    L += _md_issues(report)
+    return "\n".join(L).rstrip() + "\n"
+
+
+def _md_domain(report) -> list:
+    L = ["### Valid inputs", ""]
+    if not report.constraints:
+        L += ["No constraints: every positive size is valid.", ""]
+        return L
+    shown, more = constraints_shown(report, 30)
+    L += _md_table(["constraint", "why", "node"],
+                   [[_code(rel_str(c.rel)), _md(c.message), _code(c.node)] for c in shown])
+    if more:
+        L.append(f"| ... | {more} more (sizes that must stay >= 1; all in the JSON) | |")
+    L.append("")
+    if report.valid_ranges:
+        for s, vr in report.valid_ranges.items():
+            others = vr.get("others") or {}
+            extra = f" (with {', '.join(f'{k}={v}' for k, v in others.items())})" if others else ""
+            L.append(f"- `{_md(s)}`: {_md(vr.get('text', ''))}{_md(extra)}")
+    if report.smallest_input:
+        L.append("- smallest valid input: " + ", ".join(f"`{k}={v}`" for k, v in report.smallest_input.items()))
+    L.append("")
+    return L
+
+
+def _md_issues(report) -> list:
+    L = []
+    if report.unaccounted:
+        L += ["### Unaccounted ops (not counted, not zero)", ""]
+        L += _md_table(["op", "domain", "count", "nodes"],
+                       [[_md(u["op"]), _md(u["domain"]), str(u["count"]), _md(", ".join(u.get("nodes", [])[:5]))]
+                        for u in report.unaccounted])
+        L.append("")
+    if report.warnings:
+        L += ["### Warnings", ""] + [f"- {_md(w)}" for w in report.warnings] + [""]
+    if report.errors:
+        L += ["### Errors", ""] + [f"- {_md(e)}" for e in report.errors] + [""]
+    return L
