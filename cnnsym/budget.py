@@ -21,11 +21,10 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import InputError
+from .parse import BIN, SI, Range, parse_amount, parse_bind, parse_for_all, parse_growth  # noqa: F401 (public here too)
 
 EXHAUSTIVE_LIMIT = 4_000_000
 
-SI = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
-BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 # budget key -> (Report totals key, per-layer attribute or None, kind, label)
 METRICS = {
@@ -42,90 +41,6 @@ METRICS = {
 CODES = {"max-params": "CNS301", "max-trainable-params": "CNS301", "max-macs": "CNS302", "max-flops": "CNS303",
          "max-activation-bytes": "CNS304", "max-peak-activation-bytes": "CNS304", "max-layer-params": "CNS305",
          "max-layer-macs": "CNS305", "max-layer-activation-bytes": "CNS305"}
-
-
-def parse_amount(v, kind: str = "count"):
-    """'25M' -> 25_000_000, '4.1G' -> 4_100_000_000, '64MiB' -> 67_108_864, 1e6 -> 1_000_000."""
-    if isinstance(v, bool):
-        raise ValueError(f"{v!r} is not an amount")
-    if isinstance(v, (int, float)):
-        if v < 0:
-            raise ValueError(f"{v} must be >= 0")
-        return int(v) if float(v).is_integer() else v
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGTP]i?)?\s*([bB]|[bB]ytes?)?\s*", str(v))
-    if not m:
-        raise ValueError(f"{v!r} is not an amount (e.g. 25M, 4.1G, 64MiB, 1e9)")
-    num, unit, b = m.groups()
-    unit = unit or ""
-    if b and kind != "bytes":
-        raise ValueError(f"{v!r}: bytes given for a count")
-    mult = BIN[unit] if unit.endswith("i") else SI[unit]
-    val = float(num) * mult
-    return int(round(val))
-
-
-def parse_bind(text: str) -> dict:
-    out = {}
-    for item in str(text).split(","):
-        item = item.strip()
-        if not item:
-            continue
-        k, eq, v = item.partition("=")
-        k, v = k.strip(), v.strip()
-        if not eq or not k.isidentifier():
-            raise ValueError(f"{item!r} is not SYMBOL=VALUE")
-        try:
-            n = int(v)
-        except ValueError:
-            raise ValueError(f"{item!r}: {v!r} is not an integer") from None
-        if n < 1:
-            raise ValueError(f"{item!r}: {n} must be >= 1")
-        out[k] = n
-    return out
-
-
-@dataclass
-class Range:
-    symbols: list
-    lo: int
-    hi: int
-    step: int = 1
-
-    def text(self):
-        st = f" step {self.step}" if self.step != 1 else ""
-        return f"{','.join(self.symbols)} in {self.lo}..{self.hi}{st}"
-
-
-def parse_for_all(text: str) -> list:
-    """'H,W in 32..1024' (each of H, W independently over 32..1024), 'H in 32..512 step 32';
-    several separated by ';'."""
-    out = []
-    for part in str(text).split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        m = re.fullmatch(r"([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s+in\s+(\d+)\s*\.\.\s*(\d+)(?:\s+step\s+(\d+))?",
-                         part)
-        if not m:
-            raise ValueError(f"{part!r} is not 'SYM[,SYM...] in LO..HI [step K]'")
-        syms = [s.strip() for s in m.group(1).split(",")]
-        lo, hi, step = int(m.group(2)), int(m.group(3)), int(m.group(4) or 1)
-        if lo < 1 or hi < lo or step < 1:
-            raise ValueError(f"{part!r}: need 1 <= LO <= HI and step >= 1")
-        out.append(Range(syms, lo, hi, step))
-    if not out:
-        raise ValueError("empty range")
-    return out
-
-
-def parse_growth(v) -> float:
-    """'5%' or 5 -> 5.0 (percent)."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*%?\s*", str(v))
-    if not m:
-        raise ValueError(f"{v!r} is not a percentage (e.g. 5%)")
-    return float(m.group(1))
 
 
 def human(v, kind="count"):

@@ -1,5 +1,6 @@
 """Plugins: modules that add ops and lint rules with the decorators the built-ins use
-(:func:`cnnsym.ops.register`, :func:`cnnsym.lint.rule`).
+(:func:`cnnsym.ops.register`, :func:`cnnsym.lint.rule`). This module knows neither: the
+registries declare themselves with :func:`track`, so it sits below them in the layers.
 
 Found through the entry-point group ``cnnsym.plugins`` (an installed package declares
 ``[project.entry-points."cnnsym.plugins"] NAME = "module"``) and through paths or module
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .config import find_pyproject, plugin_list
 from .errors import CnnsymError
 
 GROUP = "cnnsym.plugins"
@@ -38,19 +40,27 @@ LOADED: list = []
 _DONE_EP = False
 _DONE_PATHS: set = set()
 
+# Registries a plugin can add to, declared by the layers that own them (ops, lint rules):
+# this module sits below them and never imports them. kind -> (registry dict, key -> text).
+REGISTRIES: dict = {}
+_BUILTIN_LOADERS: list = []
 
-def _register_snapshot():
-    from .lint import RULES
-    from .ops import REGISTRY
 
-    return set(REGISTRY), set(RULES)
+def track(kind: str, registry: dict, describe=str, load_builtins=None):
+    """Declare a registry plugins may add to (``kind`` is "ops" or "rules"), and the
+    function that loads its built-ins (run before any plugin, so none can take their names)."""
+    REGISTRIES[kind] = (registry, describe)
+    if load_builtins is not None and load_builtins not in _BUILTIN_LOADERS:
+        _BUILTIN_LOADERS.append(load_builtins)
+
+
+def _load_builtins():
+    for fn in list(_BUILTIN_LOADERS):
+        fn()
 
 
 def _load_one(name, source, target, origin, importer, module=None):
-    from .lint import RULES
-    from .ops import REGISTRY
-
-    ops_before, rules_before = _register_snapshot()
+    before = {kind: set(reg) for kind, (reg, _) in REGISTRIES.items()}
     try:
         importer()
     except CnnsymError as e:
@@ -66,18 +76,16 @@ def _load_one(name, source, target, origin, importer, module=None):
         m = getattr(cls, "__module__", "") or ""
         return module is not None and (m == module or m.startswith(module + "."))
 
-    new_ops = (set(REGISTRY) - ops_before) | {k for k, c in REGISTRY.items() if mine(c) and c.origin == "cnnsym"}
-    new_rules = (set(RULES) - rules_before) | {k for k, c in RULES.items() if mine(c) and c.origin == "cnnsym"}
-    for key in sorted(new_ops):
-        cls = REGISTRY[key]
-        if getattr(cls, "origin", "cnnsym") == "cnnsym":
-            cls.origin = origin
-        info.ops.append(f"{key[0] or 'ai.onnx'}::{key[1]}")
-    for code in sorted(new_rules):
-        r = RULES[code]
-        if getattr(r, "origin", "cnnsym") == "cnnsym":
-            r.origin = origin
-        info.rules.append(code)
+    for kind, (reg, describe) in REGISTRIES.items():
+        # a registry first declared while this plugin imported holds only what it added
+        # (built-ins load before any plugin)
+        old = before.get(kind, set())
+        new = (set(reg) - old) | {k for k, c in reg.items() if mine(c) and getattr(c, "origin", "cnnsym") == "cnnsym"}
+        for key in sorted(new):
+            c = reg[key]
+            if getattr(c, "origin", "cnnsym") == "cnnsym":
+                c.origin = origin
+            getattr(info, kind).append(describe(key))
     LOADED.append(info)
     return info
 
@@ -117,11 +125,7 @@ def load_paths(items, base: str = "."):
     import importlib.util
     import sys
 
-    from .lint import load_builtin_rules
-    from .ops import load_builtin_ops
-
-    load_builtin_ops()  # built-ins first: a plugin cannot take their names
-    load_builtin_rules()
+    _load_builtins()  # built-ins first: a plugin cannot take their names
     for item in items or ():
         item = str(item)
         is_path = item.endswith(".py") or os.sep in item or "/" in item
@@ -146,14 +150,8 @@ def load_paths(items, base: str = "."):
 
 def load_plugins():
     """Entry points, then the plugins named in the nearest pyproject.toml's [tool.cnnsym]."""
-    from .lint import load_builtin_rules
-    from .ops import load_builtin_ops
-
-    load_builtin_ops()  # no-op when already loading: built-ins first, so plugins cannot shadow them
-    load_builtin_rules()
+    _load_builtins()  # no-op when already loading: built-ins first, so plugins cannot shadow them
     load_entry_points()
-    from .config import find_pyproject, plugin_list
-
     found = find_pyproject()
     if found is not None:
         load_paths(plugin_list(found), os.path.dirname(found))

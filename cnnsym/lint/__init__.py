@@ -25,6 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
+from .. import plugins
+from ..ops import load_builtin_ops
+
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -140,15 +143,14 @@ def load_builtin_rules():
     from . import rules_budget, rules_errors, rules_info, rules_warnings  # noqa: F401
 
 
+plugins.track("rules", RULES, str, load_builtin_rules)
+
+
 def all_rules() -> dict:
     """Every rule: built-ins, then plugins (entry points and config)."""
     load_builtin_rules()
-    from ..ops import load_builtin_ops
-
-    load_builtin_ops()  # which loads the plugins
-    from ..plugins import load_plugins
-
-    load_plugins()
+    load_builtin_ops()
+    plugins.load_plugins()
     return dict(sorted(RULES.items()))
 
 
@@ -169,3 +171,7 @@ def selected(rules: dict, select=None, extend_select=(), ignore=()) -> dict:
         if on >= 0 and on > ign:
             out[code] = r
     return out
+
+
+from cnnsym._public import make_callable  # noqa: E402  (the package is also the function cnnsym.lint)
+make_callable(__name__)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, _Fail, _run_guarded, _write, main
+from ._app import EXIT_ERROR, EXIT_INVALID, EXIT_OK, _Fail, _run_guarded, _write, main
 
 FORMATS = ["full", "concise", "github", "json", "sarif"]
 
@@ -41,7 +41,7 @@ def _codes(values):
 
 
 def load_cfg(config):
-    from .config import load_config
+    from ..config import load_config
 
     return load_config(config)
 
@@ -64,9 +64,9 @@ def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, 
         raise click.UsageError("give at least one PATH (a model file, FILE::CALL or a directory)")
 
     def run():
-        from . import plugins  # noqa: F401
-        from .lint import all_rules, selected
-        from .lint.engine import Options, lint_paths
+        from .. import plugins  # noqa: F401
+        from ..lint import all_rules, selected
+        from ..lint.engine import Options, lint_paths
 
         cfg = load_cfg(config)
         if cfg.plugins:
@@ -82,7 +82,7 @@ def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, 
         chosen = selected(rules, sel, _codes(extend_select) + list(cfg.extend_select), _codes(ignore) + list(cfg.ignore))
         opts = Options(chosen, list(inputs) or None, cfg, cache=cfg.cache and not no_cache)
         if inputs:
-            from .analyze import parse_dims
+            from ..analyze import parse_dims
 
             for t in inputs:
                 parse_dims(t.rpartition("=")[2].strip(), "--input")
@@ -91,7 +91,7 @@ def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, 
     result, chosen, is_strict = _run_guarded(run)
 
     def emit():
-        from .lint import output as out
+        from ..lint import output as out
 
         if fmt == "concise":
             text = out.concise(result)
@@ -124,17 +124,17 @@ def rules_cmd(fmt, show_all):
     """List every lint rule: code, name, severity, default, origin (built-in or plugin)."""
 
     def run():
-        from .lint import all_rules
+        from ..lint import all_rules
 
         rules = all_rules()
         if fmt == "markdown":
-            from .lint.docs import rules_markdown
+            from ..lint.docs import rules_markdown
 
             _write(rules_markdown(rules), None)
         elif fmt == "json":
             import json
 
-            from .plugins import LOADED
+            from ..plugins import LOADED
 
             doc = {"rules": [{"code": c, "name": r.name, "severity": r.severity, "default": bool(r.default),
                               "needs_input": bool(r.needs_input), "origin": r.origin, "summary": r.summary(),
@@ -144,7 +144,7 @@ def rules_cmd(fmt, show_all):
                                 "ops": p.ops, "rules": p.rules} for p in LOADED]}
             _write(json.dumps(doc, indent=2) + "\n", None)
         else:
-            from .plugins import LOADED
+            from ..plugins import LOADED
 
             w = max(len(r.name) for r in rules.values())
             lines = [f"cnnsym rules: {len(rules)} loaded"]

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .cli import EXIT_INVALID, _Fail, _run_guarded, _write, analyze_model, main
+from ._app import EXIT_INVALID, _Fail, _run_guarded, _write, analyze_model, main
 
 COMPARE_HELP = """Total MODEL's cost under every counting convention (cnnsym, torchvision, fvcore,
 ptflops, thop, torchinfo, onnx-tool, calflops) and explain each number by the named cost
@@ -28,7 +28,7 @@ Exit status: 0 compared; 1 the model is invalid at the bindings; 2 bad input.
 
 def apply_convention(report, name: str):
     """``report --convention NAME``: name the convention and add its total."""
-    from . import conventions
+    from .. import conventions
 
     try:
         conventions.get(name)
@@ -38,7 +38,7 @@ def apply_convention(report, name: str):
 
 
 def check_convention(name: str):
-    from . import conventions
+    from .. import conventions
 
     try:
         conventions.get(name)
@@ -47,7 +47,7 @@ def check_convention(name: str):
 
 
 def _human(v):
-    from .render import human
+    from ..render import human
 
     return human(v)
 
@@ -57,8 +57,8 @@ def compare_rows(report) -> list:
     bugs {name: value}."""
     import sympy as sp
 
-    from . import conventions as C
-    from .render import to_str
+    from .. import conventions as C
+    from ..render import to_str
 
     ev = (lambda e: report.evaluate(e)) if report.bindings is not None else (lambda e: None)
     rows = []
@@ -104,7 +104,7 @@ def _int(v):
 
 
 def render_compare_text(report, rows, markdown=False) -> str:
-    from .render import bindings_text
+    from ..render import bindings_text
 
     L = []
     head = f"cnnsym compare: {report.path}"
@@ -182,7 +182,7 @@ def conventions_cmd(fmt, output):
     --format markdown)."""
 
     def run():
-        from . import conventions as C
+        from .. import conventions as C
 
         if fmt == "markdown":
             _write(C.markdown_table(), output)

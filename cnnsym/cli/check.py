@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, _Fail, _run_guarded, _time_limit, _write, main, parse_bindings, \
-    parse_inputs
+from ..parse import parse_bindings, parse_inputs
+from ._app import EXIT_ERROR, EXIT_INVALID, EXIT_OK, _Fail, _run_guarded, _time_limit, _write, main
 
 CHECK_HELP = """Check MODEL(s) against budgets: parameters, MACs, FLOPs, activation and peak
 activation bytes, in total and per layer; at a binding, or over a range of input sizes
@@ -68,8 +68,8 @@ def check_cmd(models, inputs, binds, for_all, baseline, max_growth, fmt, config,
         raise click.UsageError("give at least one MODEL")
 
     def run():
-        from .budget import load_baseline, parse_amount, parse_for_all, parse_growth
-        from .config import BUDGET_KEYS, load_config
+        from ..budget import load_baseline, parse_amount, parse_for_all, parse_growth
+        from ..config import BUDGET_KEYS, load_config
 
         cfg = load_config(config)
         cli_budgets = {}
@@ -107,10 +107,10 @@ def check_cmd(models, inputs, binds, for_all, baseline, max_growth, fmt, config,
 
 
 def _check_one(spec, cfg, inputs, binds, cli_budgets, ranges_cli, growth_cli, base_doc, timeout):
-    from .analyze import analyze, apply_inputs
-    from .budget import check_at, check_range, compare, parse_amount, parse_bind, parse_for_all, parse_growth
-    from .config import BUDGET_KEYS
-    from .frontends import load_any
+    from ..analyze import analyze, apply_inputs
+    from ..budget import check_at, check_range, compare, parse_amount, parse_bind, parse_for_all, parse_growth
+    from ..config import BUDGET_KEYS
+    from ..frontends import load_any
 
     entry = cfg.model_entry(spec)
     budgets = {k: parse_amount(v, BUDGET_KEYS[k]) for k, v in cfg.budgets.items() if k in BUDGET_KEYS}
@@ -150,8 +150,8 @@ def _fmt_pct(x):
 
 
 def _text(spec, report, results, ranges, base):
-    from .budget import human
-    from .symbolic import to_str
+    from ..budget import human
+    from ..symbolic import to_str
 
     L = []
     at = ", ".join(f"{k}={v}" for k, v in report.bindings.items()) or "static dims"
@@ -202,7 +202,7 @@ def _text(spec, report, results, ranges, base):
 
 
 def _h(v, kind):
-    from .budget import human
+    from ..budget import human
 
     return "-" if v is None else human(v, kind)
 

@@ -1,0 +1,152 @@
+"""What every command shares: the ``cnnsym`` group, exit codes, the guard that turns any
+error into one line on stderr, output writing and the analysis time limit. Only the CLI
+prints errors or exits.
+
+Start-up stays light: sympy, onnx and rich are imported inside the commands (the CLI is
+the top layer, so those imports are for start-up time, not to dodge a cycle), and
+onnxruntime is never imported by ``report``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+
+class _Fail(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _one_line(s: str) -> str:
+    return " ".join(str(s).split())
+
+
+def _mention(path, message: str) -> str:
+    """The error message, naming the file when it does not already."""
+    message = _one_line(message)
+    if path and str(path) not in message:
+        return f"{path}: {message}"
+    return message
+
+
+def _run_guarded(fn, path=None):
+    """Run ``fn``; any error becomes one line on stderr and exit code 2."""
+    try:
+        return fn()
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("cnnsym: interrupted", err=True)
+        sys.exit(130)
+    except _Fail as e:
+        click.echo(f"cnnsym: error: {_mention(path, e.message)}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as e:  # noqa: BLE001 - the CLI owns every exit
+        from ..errors import CnnsymError
+
+        if os.environ.get("CNNSYM_DEBUG") == "1":
+            raise
+        if isinstance(e, CnnsymError):
+            click.echo(f"cnnsym: error: {_mention(path, str(e))}", err=True)
+        elif isinstance(e, RecursionError):
+            click.echo(f"cnnsym: error: {_mention(path, 'the graph is too deeply nested to analyse (recursion limit)')}",
+                       err=True)
+        elif isinstance(e, MemoryError):
+            click.echo(f"cnnsym: error: {_mention(path, 'out of memory while analysing')}", err=True)
+        else:
+            msg = _one_line(f"{type(e).__name__}: {e}")[:300]
+            click.echo(f"cnnsym: error: {_mention(path, f'internal error ({msg}); rerun with CNNSYM_DEBUG=1 for a traceback')}",
+                       err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _quiet_broken_pipe():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _console(out_file, wide: bool):
+    from rich.console import Console
+
+    is_tty = out_file is None and sys.stdout.isatty()
+    width = None
+    if not is_tty:
+        width = 160 if wide else 80
+    elif wide:
+        width = None  # the terminal's width
+    return Console(file=out_file if out_file is not None else sys.stdout, width=width,
+                   color_system="auto" if is_tty else None, highlight=False, emoji=False,
+                   markup=False, soft_wrap=False)
+
+
+def _write(text: str, output):
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise _Fail(f"-o {output}: cannot write ({e.strerror or e})") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=__version__, prog_name="cnnsym", message="%(prog)s %(version)s")
+def main():
+    """cnnsym: exact, symbolic shapes, parameters, MACs, memory and receptive fields of
+    convolutional networks, as closed-form formulas in the input's sizes."""
+
+
+def analyze_model(model, inputs=(), binds=(), timeout=300, symbolic=()):
+    """(graph, report) for a model spec and the command line's --input/--bind values;
+    shared by every command that analyses a model."""
+    from .. import api
+
+    with _time_limit(timeout):
+        return api.analyze_graph(model, input=list(inputs), bind=list(binds), symbolic=symbolic)
+
+
+class _time_limit:
+    """SIGALRM-based bound on analysis time, so a pathological graph is a clear error
+    rather than a hang (no-op where signals are unavailable)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        import signal
+
+        if not hasattr(signal, "SIGALRM"):
+            return self
+
+        def fire(signum, frame):
+            raise _Fail(f"analysis took longer than {self.seconds} s (raise --timeout; the graph's expressions may blow up)")
+
+        self.old = signal.signal(signal.SIGALRM, fire)
+        signal.alarm(self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
