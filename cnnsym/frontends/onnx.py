@@ -7,14 +7,16 @@ import os
 import re
 
 from ..errors import InputError
-from ..graph import FLOAT_TYPES, Graph, GraphInput, Initializer, Node
+from ..graph import FLOAT_TYPES, Graph, GraphInput, Initializer, Node, Subgraph
 from ..symbolic import as_expr, dim_symbol
+from ._onnxpb import expected_itemsize, newest_opset_at_least, proto, tensor_values
 
 SMALL = 64  # contents of integer tensors up to this many elements are read (shape arithmetic)
 SMALL_FLOAT = 8  # float contents matter for scales, roi, clip bounds: never for weights
 MAX_DIM = 2**62
 SUB_BYTE_OR_STRING = {8, 22, 21, 23, 24, 25}  # string, int4/uint4, float4 and friends
 
+EXTERNAL = 1  # TensorProto.EXTERNAL
 DEFAULT_AXIS_NAMES = {1: ("N",), 2: ("N", "C"), 3: ("N", "C", "L"), 4: ("N", "C", "H", "W"),
                       5: ("N", "C", "D", "H", "W")}
 
@@ -27,33 +29,23 @@ def sanitize(name: str) -> str:
 
 
 def _tensor_contents(t, path):
-    from onnx import numpy_helper
-
     try:
-        arr = numpy_helper.to_array(t)
+        vals = tensor_values(t)
     except Exception as e:  # noqa: BLE001 - any decoding failure is bad input
         raise InputError(path, f"tensor {t.name!r} cannot be decoded: {str(e).splitlines()[0]}")
-    return tuple(as_expr(x.item() if hasattr(x, "item") else x) for x in arr.reshape(-1))
+    return tuple(as_expr(x) for x in vals)
 
 
 def _expected_bytes(t):
-    from onnx import helper
-
-    try:
-        np_dtype = helper.tensor_dtype_to_np_dtype(t.data_type)
-        return np_dtype.itemsize
-    except Exception:  # noqa: BLE001
-        return None
+    return expected_itemsize(t.data_type)
 
 
 def read_tensor(t, path, folder, *, check_external=True) -> Initializer:
-    from onnx import TensorProto
-
     dims = tuple(int(d) for d in t.dims)
     if any(d < 0 for d in dims):
         raise InputError(path, f"initializer {t.name!r} has a negative dim {dims}")
     init = Initializer(t.name, dims, t.data_type)
-    if t.data_location == TensorProto.EXTERNAL:
+    if t.data_location == EXTERNAL:
         init.external = True
         info = {e.key: e.value for e in t.external_data}
         loc = info.get("location", "")
@@ -87,8 +79,7 @@ def read_tensor(t, path, folder, *, check_external=True) -> Initializer:
 
 
 def attr_value(a, path, folder):
-    from onnx import AttributeProto as A
-
+    A = proto().AttributeProto
     t = a.type
     if t == A.INT:
         return int(a.i)
@@ -109,12 +100,10 @@ def attr_value(a, path, folder):
     return None
 
 
-class _Subgraph:
-    """Marker: control-flow bodies are not analysed (the node becomes unaccounted)."""
+_Subgraph = Subgraph  # control-flow bodies are not analysed (the node becomes unaccounted)
 
 
 def _decode(path):
-    import onnx
     from google.protobuf.message import DecodeError
 
     try:
@@ -130,7 +119,7 @@ def _decode(path):
     if path.endswith(TEXT_SUFFIXES):
         return _parse_text(path, data)
     try:
-        model = onnx.ModelProto()
+        model = proto().ModelProto()
         model.ParseFromString(data)
     except DecodeError:
         raise InputError(path, "not an ONNX model (protobuf decoding failed: truncated or not a model file)")
@@ -175,8 +164,6 @@ def _dims_of(vi):
 
 
 def load(path: str) -> Graph:
-    import onnx
-
     path = str(path)
     model = _decode(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -186,8 +173,8 @@ def load(path: str) -> Graph:
         opsets[o.domain or ""] = int(o.version)
     if "" not in opsets and "ai.onnx" not in opsets:
         opsets[""] = 1 if not model.opset_import else 21
-    newest = onnx.defs.onnx_opset_version()
     v = opsets.get("", opsets.get("ai.onnx"))
+    newest = newest_opset_at_least(v)
     if v > newest:
         raise InputError(path, f"opset {v} is newer than the newest this onnx release knows ({newest})")
     graph = Graph(path, [], [o.name for o in g.output], [], {}, opsets, producer=model.producer_name)
