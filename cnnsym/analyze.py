@@ -9,7 +9,7 @@ import sympy as sp
 
 from . import domain as dom
 from .errors import InputError, ShapeError, BindingError
-from .graph import DTYPE_BYTES, FLOAT_TYPES, Graph, Value
+from .graph import FLOAT_TYPES, Graph, Value, nbytes, precision
 from .ops import lookup, numel
 from .receptive import RF, join
 from .report import Constraint, NodeResult, Problem, Report, TensorInfo
@@ -187,7 +187,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 symbols.setdefault(s.name, (gi.name, ax))
                 (spatial if ax >= 2 and rank >= 3 else batchlike if ax == 0 else set()).add(s.name)
         env[gi.name] = Value(gi.shape, gi.dtype)
-        tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, numel(gi.shape) * DTYPE_BYTES.get(gi.dtype, 0), rf)
+        tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, nbytes(numel(gi.shape), gi.dtype), rf)
     for name in graph.symbol_defaults:  # source hyperparameters made symbolic (--symbolic)
         symbols.setdefault(name, (None, None))
     for name, init in graph.initializers.items():
@@ -197,6 +197,9 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     results, constraints, warnings, errors, problems = [], [], list(graph.warnings), [], []
     seen_cons = set()
     counted = {}  # initializer -> (role, NodeResult)
+    # DequantizeLinear output -> (quantized element type, quantized initializer or None): its
+    # consumer's MACs run at that precision and the initializer is the consumer's parameter
+    dequantized = {}
     unaccounted = defaultdict(list)
     unresolved_reported = False
     for node in order:
@@ -238,10 +241,15 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         # parameters: every initializer counted once, in its strongest role
         for idx, i in [*enumerate(node.inputs), *((None, h) for h in graph.held.get(node.name, ()))]:
             init = graph.initializers.get(i) if i else None
+            quantized = init is None and i in dequantized and dequantized[i][1] is not None
+            if quantized:
+                i = dequantized[i][1]
+                init = graph.initializers[i]
             if init is None:
                 continue
             role = init.role or (cls.param_roles.get(idx, "constant") if cls is not None else "constant")
-            if role == "trainable" and init.dtype not in FLOAT_TYPES:
+            if role == "trainable" and init.dtype not in FLOAT_TYPES and not (
+                    quantized or getattr(cls, "integer_params", False)):
                 role = "constant"
             prev = counted.get(i)
             if prev is None or _ROLE_RANK[role] > _ROLE_RANK[prev[0]]:
@@ -263,12 +271,18 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     declared = True
                 dtype = decl[1] if decl else 1
                 env[o] = Value(shape, dtype)
-                tensors[o] = TensorInfo(o, shape, dtype, None if shape is None else numel(shape) * DTYPE_BYTES.get(dtype, 0),
+                tensors[o] = TensorInfo(o, shape, dtype, None if shape is None else nbytes(numel(shape), dtype),
                                         None, node.name, declared)
                 rfs[o] = None
             continue
         _guard_size(graph, node, inference)
         res.macs = inference.macs
+        if res.macs != 0:
+            operands = [k for k in getattr(cls, "mac_operands", (0, 1)) if k < len(ins) and ins[k] is not None]
+            res.precision = precision([dequantized[node.inputs[k]][0] if node.inputs[k] in dequantized
+                                       else ins[k].dtype for k in operands])
+        if getattr(cls, "dequantizes", False) and node.outputs and node.outputs[0]:
+            dequantized[node.outputs[0]] = (ins[0].dtype, node.inputs[0] if node.inputs[0] in graph.initializers else None)
         res.terms = {k: v for k, v in inference.terms.items() if v != 0}
         for rel, msg in inference.constraints:
             if rel is sp.true or rel in seen_cons:
@@ -293,7 +307,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             if mis:
                 warnings.append(f"receptive fields of the branches joined at {node.name!r} are misaligned (different offsets or strides)")
             rfs[o] = rf
-            tensors[o] = TensorInfo(o, v.shape, v.dtype, numel(v.shape) * DTYPE_BYTES.get(v.dtype, 0), rf, node.name)
+            tensors[o] = TensorInfo(o, v.shape, v.dtype, nbytes(numel(v.shape), v.dtype), rf, node.name)
 
     _cross_check(graph, tensors, warnings)
     unacc = [{"op": op, "domain": d or "ai.onnx", "count": len(names), "nodes": names}
@@ -307,6 +321,15 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         "macs": fast_sum(r.macs for r in results),
     }
     totals["params.total"] = totals["params.trainable"] + totals["params.buffers"] + totals["params.constants"]
+    # parameter bytes in each initializer's own element type (int4 packed two to a byte)
+    pbytes = {n: nbytes(graph.initializers[n].numel, graph.initializers[n].dtype) for n in counted}
+    totals["params.trainable_bytes"] = fast_sum(b for n, b in pbytes.items() if counted[n][0] == "trainable")
+    totals["params.bytes"] = fast_sum([*pbytes.values(), *(
+        nbytes(r.node.attrs["value"].numel, r.node.attrs["value"].dtype) for r in results
+        if r.node.op_type == "Constant" and hasattr(r.node.attrs.get("value"), "numel"))])
+    # MACs by operand precision (macs_int8, macs_fp32, ...): they sum to macs
+    for p in sorted({getattr(r, "precision", "unknown") for r in results if r.macs != 0}):
+        totals[f"macs_{p}"] = fast_sum(r.macs for r in results if r.macs != 0 and getattr(r, "precision", "unknown") == p)
     term_names = sorted({k for r in results for k in r.terms})
     for t in term_names:
         totals[f"terms.{t}"] = fast_sum(r.terms.get(t, 0) for r in results)

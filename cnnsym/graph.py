@@ -4,18 +4,53 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import sympy as sp
+
 from .symbolic import Expr
 
-# ONNX TensorProto element types -> bytes per element (strings and unknowns count 0)
-DTYPE_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8,
-               14: 8, 15: 16, 16: 2, 17: 1, 18: 1, 19: 1, 20: 1, 21: 1, 22: 1, 23: 1}
+# ONNX TensorProto element types -> bits per element (strings and unknowns count 0);
+# sub-byte types (int4, uint4, float4 two to a byte, int2/uint2 four) are packed, so a
+# tensor takes ceil(numel * bits / 8) bytes: see nbytes()
+DTYPE_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64,
+              14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8,
+              25: 2, 26: 2}
+# whole bytes per element (sub-byte types: 1, an upper bound; use nbytes() for exact sizes)
+DTYPE_BYTES = {t: max(1, b // 8) for t, b in DTYPE_BITS.items()}
 DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
                7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32",
-               13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16"}
+               13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16",
+               17: "float8e4m3fn", 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz",
+               21: "uint4", 22: "int4", 23: "float4e2m1", 24: "float8e8m0", 25: "uint2", 26: "int2"}
 FLOAT = 1
 INT64 = 7
 BOOL = 9
-FLOAT_TYPES = frozenset({1, 10, 11, 16, 17, 18, 19, 20})
+FLOAT_TYPES = frozenset({1, 10, 11, 16, 17, 18, 19, 20, 23, 24})
+# the precision a multiply-accumulate runs at, named by operand type (the wider operand wins)
+PRECISION = {1: "fp32", 10: "fp16", 16: "bf16", 11: "fp64", 17: "fp8", 18: "fp8", 19: "fp8", 20: "fp8",
+             24: "fp8", 23: "fp4", 2: "int8", 3: "int8", 4: "int16", 5: "int16", 21: "int4", 22: "int4",
+             25: "int2", 26: "int2", 6: "int32", 12: "int32", 7: "int64", 13: "int64", 9: "bool"}
+
+
+def nbytes(n, dtype: int):
+    """Bytes of ``n`` elements of ``dtype`` (n an int or a sympy expression): packed
+    sub-byte types round up to whole bytes."""
+    bits = DTYPE_BITS.get(dtype, 0)
+    if bits % 8 == 0:
+        return n * (bits // 8)
+    if isinstance(n, int):
+        return -(-n * bits // 8)
+    return sp.ceiling(n * sp.Rational(bits, 8))
+
+
+def precision(dtypes) -> str:
+    """Name of the precision of a product of operands of these element types: the widest
+    operand's (a float operand wins a tie: int8 x fp8 weights dequantized to float compute
+    in float), e.g. uint8 x int8 -> ``int8``, int8 x float32 -> ``fp32``."""
+    known = [t for t in dtypes if t in PRECISION]
+    if not known:
+        return "unknown"
+    best = max(known, key=lambda t: (DTYPE_BITS.get(t, 0), t in FLOAT_TYPES))
+    return PRECISION[best]
 
 
 @dataclass(frozen=True)
@@ -116,3 +151,8 @@ class Graph:
     @property
     def opset(self) -> int:
         return self.opsets.get("", self.opsets.get("ai.onnx", 21))
+
+
+class Subgraph:
+    """Attribute value standing for a control-flow body (If/Loop/Scan): not analysed, so
+    the node is unaccounted. Frontends put it in ``Node.attrs``; the analysis tests for it."""

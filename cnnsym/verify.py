@@ -289,6 +289,44 @@ def _check_params(model, report, res):
 
 # ---------------------------------------------------------------- receptive fields
 
+# integer ops -> (float op, the inputs it reads); QLinearConcat reads inputs 2, 5, 8, ...
+QUANT_FLOAT = {"QLinearConv": ("Conv", (0, 3, 8)), "ConvInteger": ("Conv", (0, 1)), "QLinearMatMul": ("MatMul", (0, 3)),
+               "MatMulInteger": ("MatMul", (0, 1)), "QGemm": ("Gemm", (0, 3, 6)), "QLinearAdd": ("Add", (0, 3)),
+               "QLinearMul": ("Mul", (0, 3)), "QLinearGlobalAveragePool": ("GlobalAveragePool", (0,)),
+               "QLinearAveragePool": ("AveragePool", (0,)), "QLinearSigmoid": ("Sigmoid", (0,)),
+               "QLinearLeakyRelu": ("LeakyRelu", (0,)), "QLinearConcat": ("Concat", None)}
+
+
+def _strip_qdq(g):
+    """A quantized graph as its float graph: QuantizeLinear/DequantizeLinear between
+    activations become Identity (quantization would round a field's faint edge to 0), a
+    dequantized initializer becomes a float initializer of its shape, and QOperator ops
+    their float op on the same operands (integer weights are replaced below like any other)."""
+    from onnx import helper
+
+    inits = {t.name: t for t in g.initializer}
+    nodes = []
+    for n in g.node:
+        if n.op_type in QUANT_FLOAT and n.domain in ("", "ai.onnx", "com.microsoft"):
+            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+            if not attrs.pop("channels_last", 0):
+                op, idx = QUANT_FLOAT[n.op_type]
+                ins = [n.input[i] if i < len(n.input) else "" for i in (idx or range(2, len(n.input), 3))]
+                while ins and not ins[-1]:
+                    ins.pop()
+                nodes.append(helper.make_node(op, ins, [n.output[0]], name=n.name, **attrs))
+                continue
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear") and n.domain in ("", "ai.onnx", "com.microsoft"):
+            src = inits.get(n.input[0])
+            if n.op_type == "DequantizeLinear" and src is not None:
+                g.initializer.append(helper.make_tensor(n.output[0], 1, list(src.dims), np.zeros(math.prod(src.dims), np.float32)))
+                continue
+            nodes.append(helper.make_node("Identity", [n.input[0]], [n.output[0]], name=n.name))
+            continue
+        nodes.append(n)
+    del g.node[:]
+    g.node.extend(nodes)
+
 def _linearize(model, probe):
     """The graph up to ``probe``, linearised with positive weights (see module doc)."""
     import onnx
@@ -297,6 +335,7 @@ def _linearize(model, probe):
     m = onnx.ModelProto()
     m.CopyFrom(model)
     g = m.graph
+    _strip_qdq(g)
     producers = {o: n for n in g.node for o in n.output}
     need, stack = set(), [probe]
     while stack:
