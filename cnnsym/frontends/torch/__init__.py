@@ -3,14 +3,30 @@ imported or executed.
 
 ``load_source("models/net.py::Net")`` evaluates the class's ``__init__`` (default or given
 arguments) and ``forward`` with a small abstract interpreter (:mod:`.interpreter`) and
-emits the nodes ``torch.onnx.export`` would (:mod:`.layers`): the same Graph the ONNX
-frontend builds, ``kind = "torch"``, nodes named as ``named_modules()`` names them and
+emits the nodes ``torch.onnx.export`` would: the same Graph the ONNX frontend builds,
+``kind = "torch"``, nodes named as ``named_modules()`` names them and
 located at the layer's construction (``loc``) and its call in ``forward`` (``call_loc``).
 
 Parameters are counted as torch counts them: every parameter of a module that ``forward``
 calls is an initializer with role ``trainable``, every buffer (running mean and variance,
 BatchNorm's ``num_batches_tracked``) one with role ``buffer``; ``num_batches_tracked`` is
 read by no ONNX op, so it is ``Graph.held`` by the BatchNormalization node.
+
+Where things live:
+
+- the interpreter: :mod:`.interpreter` (files, module level) with :mod:`.statements`
+  (``if``, ``for``, assignments, imports, ``def``/``class``), :mod:`.expressions` and
+  :mod:`.semantics` (Python's object model); :mod:`.pybuiltins` (``range``, ``len``, list
+  and dict methods); :mod:`.scope` (files and frames); :mod:`.values` (what it computes with).
+- torch, by topic: :mod:`.modules_conv`, :mod:`.modules_linear`, :mod:`.modules_norm`,
+  :mod:`.modules_activation`, :mod:`.modules_pool`, :mod:`.modules_shape` (nn layers),
+  :mod:`.containers` (Sequential, ModuleList, ModuleDict), :mod:`.modules` (nn.Module
+  construction, attributes, calls), :mod:`.functional` (torch.X / F.X), :mod:`.tensor_methods`
+  (``x.view``, operators, indexing), :mod:`.tensor_ctors` (torch.zeros in ``__init__``),
+  :mod:`.namespaces` (what ``torch.nn.X``, ``math.X``, ``functools.X`` resolve to).
+- glue: :mod:`.registry` (the tables and their one decorator), :mod:`.loader` (imports every
+  topic module once), :mod:`.emit` (naming and emitting a call's nodes), :mod:`.builder`
+  (the Graph being built).
 """
 from __future__ import annotations
 
@@ -22,9 +38,13 @@ import sympy as sp
 from ...errors import InputError
 from ...graph import FLOAT, INT64, GraphInput
 from ...symbolic import as_expr, dim_symbol
+from . import loader  # noqa: F401 - fills the registry: layers, functions, tensor methods, builtins
 from .builder import Builder
-from .interpreter import Frame, Interp, Stop
-from .values import Module, TorchClass, Unknown, UserClass, UserFunction
+from .emit import as_tensor, tensors_in
+from .interpreter import Interp
+from .modules import call_module, named_modules
+from .scope import Frame
+from .values import Module, Stop, Tensor, TorchClass, Unknown, UserClass, UserFunction
 
 __all__ = ["load_source", "list_models", "split_spec"]
 
@@ -70,8 +90,6 @@ def load_source(spec: str, *, symbolic=()) -> "Graph":  # noqa: F821
         m.qualname = name
     inputs, args = _inputs(it, fs, root, path)
     it.phase = "forward"
-    from .layers import call_module
-
     try:
         out = call_module(it, root, args, {}, None)
     except Stop as e:
@@ -134,8 +152,6 @@ def _def_node(obj):
 
 
 def _named_modules(root):
-    from .layers import named_modules
-
     return named_modules(root)
 
 
@@ -190,8 +206,6 @@ def _inputs(it, fs, root, path):
         if attr and attr in leaf.cfg:
             channels = leaf.cfg[attr]
     inputs, args = [], []
-    from .values import Tensor
-
     for i, n in enumerate(names):
         suffix = "" if i == 0 else str(i)
         if rank == 2:
@@ -216,11 +230,9 @@ def _inputs(it, fs, root, path):
 
 
 def _outputs(it, out, path):
-    from .layers import _tensors_in, as_tensor
-
     if isinstance(out, Unknown):
         out = as_tensor(it, out)
-    ts = _tensors_in(out)
+    ts = tensors_in(out)
     if not ts:
         raise InputError(path, "forward returns no tensor")
     names = []

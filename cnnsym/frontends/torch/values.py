@@ -5,7 +5,62 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import sympy as sp
+
 from ...graph import FLOAT
+from ...symbolic import as_expr
+
+MAX_LOOP = 10_000
+MAX_DEPTH = 200
+
+
+class Stop(Exception):
+    """Something the interpreter cannot follow (the message names it)."""
+
+
+class Return(Exception):
+    """``return`` unwinding a function body."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class Break(Exception):
+    pass
+
+
+class Continue(Exception):
+    pass
+
+
+def is_int(v) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, sp.Basic) and v.is_integer is True)
+
+
+def norm(v):
+    """sympy numbers back to Python numbers, so strings, indices and dict keys work."""
+    if isinstance(v, sp.Basic):
+        if v.is_Integer:
+            return int(v)
+        if v.is_Float:
+            return float(v)
+        if v is sp.true:
+            return True
+        if v is sp.false:
+            return False
+    return v
+
+
+def num(v):
+    return as_expr(v) if isinstance(v, (int, float, bool)) else v
+
+
+def dict_key(k):
+    """A value as a dict key: sympy numbers as Python numbers, lists as tuples."""
+    k = norm(k)
+    if isinstance(k, list):
+        return tuple(k)
+    return k
 
 
 class Unknown:
@@ -282,6 +337,13 @@ def ntuple_class(name, fields, defaults=()):
 
     b = Builtin(str(name), make)
     return b
+
+
+class Gen:
+    """A generator expression or iter(...): its items, consumed by next()."""
+
+    def __init__(self, items):
+        self.items = items
 
 
 class ArgParser:

@@ -1,0 +1,274 @@
+"""The interpreter's expressions: names, literals, f-strings, comprehensions, operators,
+comparisons, subscripts and calls, each evaluator registered for its libcst node type in
+``EXPRESSIONS``. A mixin of :class:`~.interpreter.Interp`."""
+from __future__ import annotations
+
+import libcst as cst
+import sympy as sp
+
+from .registry import BUILTINS, EXPRESSIONS, OPS
+from .scope import Frame
+from .values import (Builtin, Gen, Namespace, Param, Stop, Tensor, Unknown, UserFunction, dict_key, norm, num)
+
+_EXC_NAMES = {"ValueError", "TypeError", "NotImplementedError", "RuntimeError", "KeyError", "AssertionError",
+              "Exception", "IndexError", "AttributeError", "ImportError", "Warning", "UserWarning"}
+
+
+class Expressions:
+    def eval(self, e, frame):
+        t = type(e)
+        m = EXPRESSIONS.get(t)
+        if m is None:
+            raise Stop(f"{t.__name__} expressions are not followed")
+        return m(self, e, frame)
+
+    @EXPRESSIONS.register([cst.Name])
+    def _name(self, e, frame):
+        n = e.value
+        f = frame
+        while f is not None:
+            if n in f.locals:
+                return f.locals[n]
+            f = f.parent
+        g = frame.scope.globals
+        if n in g:
+            return g[n]
+        b = BUILTINS.get(n)
+        if b is not None:
+            return b
+        for star in ("__star_torch.nn", "__star_torch"):
+            if star in g:
+                v = self.getattr(g[star], n, e)
+                if not isinstance(v, Namespace):
+                    return v
+        if n in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[n]
+        if n in _EXC_NAMES:
+            return Builtin(n, lambda *a, **k: Unknown(n))
+        raise Stop(f"name {n!r} is not defined")
+
+    @EXPRESSIONS.register([cst.Attribute])
+    def _attr(self, e, frame):
+        return self.getattr(self.eval(e.value, frame), e.attr.value, e)
+
+    @EXPRESSIONS.register([cst.Integer])
+    def _int(self, e, frame):
+        return e.evaluated_value
+
+    @EXPRESSIONS.register([cst.SimpleString])
+    def _string(self, e, frame):
+        return e.evaluated_value
+
+    @EXPRESSIONS.register([cst.ConcatenatedString])
+    def _concat(self, e, frame):
+        a, b = self.eval(e.left, frame), self.eval(e.right, frame)
+        return str(a) + str(b)
+
+    @EXPRESSIONS.register([cst.FormattedString])
+    def _fstring(self, e, frame):
+        out = []
+        for p in e.parts:
+            if isinstance(p, cst.FormattedStringText):
+                out.append(p.value)
+            else:
+                v = norm(self.eval(p.expression, frame))
+                spec = ""
+                if p.format_spec:
+                    spec = "".join(x.value for x in p.format_spec if isinstance(x, cst.FormattedStringText))
+                try:
+                    out.append(format(v, spec))
+                except (TypeError, ValueError):
+                    out.append(str(v))
+        return "".join(out)
+
+    @EXPRESSIONS.register([cst.List])
+    def _list(self, e, frame):
+        out = []
+        for el in e.elements:
+            if isinstance(el, cst.StarredElement):
+                out.extend(self.iterate(self.eval(el.value, frame), el))
+            else:
+                out.append(self.eval(el.value, frame))
+        return out
+
+    @EXPRESSIONS.register([cst.Tuple])
+    def _tuple(self, e, frame):
+        return tuple(self._list(e, frame))
+
+    @EXPRESSIONS.register([cst.Set])
+    def _set(self, e, frame):
+        return self._list(e, frame)
+
+    @EXPRESSIONS.register([cst.Dict])
+    def _dict(self, e, frame):
+        out = {}
+        for el in e.elements:
+            if isinstance(el, cst.StarredDictElement):
+                out.update(self.eval(el.value, frame))
+            else:
+                out[dict_key(self.eval(el.key, frame))] = self.eval(el.value, frame)
+        return out
+
+    def _comp(self, e, frame, kind):
+        inner = Frame(frame.scope, frame, frame.func, frame.self_obj)
+        out = [] if kind != "dict" else {}
+
+        def run(cf):
+            for v in self.iterate(self.eval(cf.iter, inner), cf.iter):
+                self.assign(cf.target, v, inner)
+                if all(self.truth(self.eval(c.test, inner), c.test) for c in cf.ifs):
+                    if cf.inner_for_in is not None:
+                        run(cf.inner_for_in)
+                    elif kind == "dict":
+                        out[dict_key(self.eval(e.key, inner))] = self.eval(e.value, inner)
+                    else:
+                        out.append(self.eval(e.elt, inner))
+
+        run(e.for_in)
+        return tuple(out) if kind == "tuple" else out
+
+    @EXPRESSIONS.register([cst.ListComp, cst.SetComp])
+    def _listcomp(self, e, frame):
+        return self._comp(e, frame, "list")
+
+    @EXPRESSIONS.register([cst.DictComp])
+    def _dictcomp(self, e, frame):
+        return self._comp(e, frame, "dict")
+
+    @EXPRESSIONS.register([cst.BinaryOperation])
+    def _binop(self, e, frame):
+        return self.binop(type(e.operator).__name__, self.eval(e.left, frame), self.eval(e.right, frame), e)
+
+    @EXPRESSIONS.register([cst.UnaryOperation])
+    def _unary(self, e, frame):
+        v = self.eval(e.expression, frame)
+        op = type(e.operator).__name__
+        if op == "Not":
+            return not self.truth(v, e)
+        if isinstance(v, Tensor):
+            if op == "Minus":
+                return OPS.tensor_unary(self, "Neg", v)
+            return v
+        if isinstance(v, Unknown):
+            return v
+        if op == "Minus":
+            return norm(-num(v)) if isinstance(v, sp.Basic) else -v
+        if op == "Plus":
+            return v
+        if op == "BitInvert":
+            return ~v
+        raise Stop(f"unary {op}")
+
+    @EXPRESSIONS.register([cst.BooleanOperation])
+    def _boolop(self, e, frame):
+        left = self.eval(e.left, frame)
+        if isinstance(e.operator, cst.And):
+            return self.eval(e.right, frame) if self.truth(left, e.left) else left
+        return left if self.truth(left, e.left) else self.eval(e.right, frame)
+
+    @EXPRESSIONS.register([cst.Comparison])
+    def _compare(self, e, frame):
+        left = self.eval(e.left, frame)
+        for ct in e.comparisons:
+            right = self.eval(ct.comparator, frame)
+            r = self.compare(type(ct.operator).__name__, left, right, e)
+            if not self.truth(r, e):
+                return False
+            left = right
+        return True
+
+    @EXPRESSIONS.register([cst.IfExp])
+    def _ifexp(self, e, frame):
+        return self.eval(e.body, frame) if self.truth(self.eval(e.test, frame), e.test) else self.eval(e.orelse, frame)
+
+    @EXPRESSIONS.register([cst.Subscript])
+    def _subscript(self, e, frame):
+        obj = self.eval(e.value, frame)
+        if isinstance(obj, Param) and self.phase == "forward":
+            obj = self.builder.materialize(obj)
+        if isinstance(obj, Tensor):
+            return OPS.tensor_index(self, obj, e.slice, frame)
+        key = self.eval_slice(e.slice, frame)
+        if isinstance(obj, Param):  # weight.data[0][0] in __init__ (initialisation code): a view
+            return self._param_view(obj, key if isinstance(key, tuple) else (key,))
+        return self.getitem(obj, key, e)
+
+    def _param_view(self, p, keys):
+        shape = list(p.shape)
+        out, i = [], 0
+        for k in keys:
+            if k is None:
+                out.append(1)
+                continue
+            if i >= len(shape):
+                raise Stop("too many indices for a parameter")
+            if isinstance(k, slice):
+                if k == slice(None):
+                    out.append(shape[i])
+                else:
+                    n = self.concrete_int(shape[i], "parameter size")
+                    out.append(len(range(*slice(*(None if v is None else self.concrete_int(v, "index")
+                                                 for v in (k.start, k.stop, k.step))).indices(n))))
+            else:
+                self.concrete_int(k, "index")
+            i += 1
+        return Param(p.owner, p.pname, out + shape[i:], p.dtype, p.role)
+
+    def eval_slice(self, elems, frame):
+        keys = []
+        for el in elems:
+            s = el.slice
+            if isinstance(s, cst.Index):
+                keys.append(self.eval(s.value, frame))
+            else:
+                lo = None if s.lower is None else self.eval(s.lower, frame)
+                hi = None if s.upper is None else self.eval(s.upper, frame)
+                st = None if s.step is None else self.eval(s.step, frame)
+                keys.append(slice(_idx(lo), _idx(hi), _idx(st)))
+        return keys[0] if len(keys) == 1 else tuple(keys)
+
+    @EXPRESSIONS.register([cst.Lambda])
+    def _lambda(self, e, frame):
+        return UserFunction(e, frame.scope, frame)
+
+    @EXPRESSIONS.register([cst.Call])
+    def _call(self, e, frame):
+        func = self.eval(e.func, frame)
+        args, kwargs = [], {}
+        for a in e.args:
+            v = self.eval(a.value, frame)
+            if a.star == "*":
+                args.extend(self.iterate(v, a.value))
+            elif a.star == "**":
+                if not isinstance(v, dict):
+                    raise Stop("**kwargs of an unknown mapping")
+                kwargs.update(v)
+            elif a.keyword is not None:
+                kwargs[a.keyword.value] = v
+            else:
+                args.append(v)
+        return self.call(func, args, kwargs, e)
+
+    @EXPRESSIONS.register([cst.Ellipsis])
+    def _ellipsis(self, e, frame):
+        return Ellipsis
+
+    @EXPRESSIONS.register([cst.NamedExpr])
+    def _namedexpr(self, e, frame):
+        v = self.eval(e.value, frame)
+        self.assign(e.target, v, frame)
+        return v
+
+    @EXPRESSIONS.register([cst.Float])
+    def _float(self, e, frame):
+        return e.evaluated_value
+
+
+    @EXPRESSIONS.register([cst.GeneratorExp])
+    def _genexp(self, e, frame):
+        return Gen(self._comp(e, frame, "list"))
+
+
+def _idx(v):
+    v = norm(v)
+    return v

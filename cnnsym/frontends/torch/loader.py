@@ -1,0 +1,10 @@
+"""Imports every topic module once, so that their registrations fill the tables of
+:mod:`.registry` before the interpreter runs. The package imports this module; nothing
+else needs to."""
+from __future__ import annotations
+
+from . import (containers, functional, modules, modules_activation, modules_conv, modules_linear,  # noqa: F401
+               modules_norm, modules_pool, modules_shape, namespaces, pybuiltins, tensor_ctors, tensor_methods)
+
+TOPICS = (containers, functional, modules, modules_activation, modules_conv, modules_linear, modules_norm,
+          modules_pool, modules_shape, namespaces, pybuiltins, tensor_ctors, tensor_methods)

@@ -1,0 +1,157 @@
+"""What a dotted name outside the file resolves to: ``torch.nn.X`` (a layer class),
+``torch.X`` / ``F.X`` (a function of ``FUNCS`` or a constructor), ``math.X``,
+``functools.partial``, ``collections.namedtuple``, dataclasses, argparse, typing; and calls
+of names from packages cnnsym does not read (an unknown layer, or an unaccounted node in
+``forward``)."""
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from .emit import build_loc, call_func, call_site_loc, node_name, unknown_node
+from .registry import BUILTINS, FUNCS, LAYERS, OPS, TORCH_CTORS
+from .values import (NS, ArgParser, Builtin, Module, Namespace, Param, Partial, Stop, Tensor, TorchClass, Unknown,
+                     norm, ntuple_class, num)
+
+
+@OPS.register()
+def resolve(it, path):
+    parts = path.split(".")
+    head = parts[0]
+    last = parts[-1]
+    if head == "torch":
+        if path in ("torch.nn.functional", "torch.nn.init", "torch.nn", "torch.nn.modules", "torch.utils",
+                    "torch.jit", "torch.fx", "torch.Tensor"):
+            return Namespace(path)
+        if parts[:2] == ["torch", "nn"] and len(parts) > 2:
+            if parts[2] == "functional":
+                return _func(last, path)
+            if parts[2] == "init":
+                return Builtin(path, lambda it_, a, k, s: a[0] if a else None)
+            if last in LAYERS or last in ("Module", "Parameter") or last in FAMILY_NAMES:
+                return TorchClass(last)
+            if last[:1].isupper():
+                return TorchClass(last)
+            return Namespace(path)
+        if len(parts) == 2:
+            if last in TORCH_CTORS:
+                return Builtin(path, TORCH_CTORS[last])
+            if last in ("float32", "float", "float16", "int64", "long", "int32", "bool", "device", "Size"):
+                return Builtin(path, lambda it_, a, k, s: a[0] if a else None)
+            if last in ("no_grad", "enable_grad", "inference_mode"):
+                return Builtin(path, lambda it_, a, k, s: None)
+            if last == "Tensor":
+                return Namespace(path)
+            return _func(last, path)
+        if parts[1] == "jit" or parts[1] == "utils":
+            return Builtin(path, lambda it_, a, k, s: a[0] if a else None)
+        return Namespace(path)
+    if head == "math":
+        if last in ("pi", "e", "inf"):
+            return getattr(math, last)
+        return Builtin(path, math_fn(last))
+    if path == "functools.partial":
+        return Builtin(path, lambda it_, a, k, s: Partial(a[0], a[1:], k))
+    if path == "functools.reduce":
+        return Builtin(path, _reduce)
+    if path in ("collections.namedtuple", "typing.NamedTuple"):
+        return Builtin(path, lambda it_, a, k, s: ntuple_class(a[0] if a else k.get("typename"),
+                                                                a[1] if len(a) > 1 else k.get("field_names", ()),
+                                                                k.get("defaults", ())))
+    if path == "dataclasses.field":
+        return Builtin(path, _dc_field)
+    if path == "dataclasses.dataclass":
+        return Builtin(path, lambda it_, a, k, s: a[0] if a else Builtin(path, lambda i2, a2, k2, s2: a2[0]))
+    if path in ("collections.OrderedDict", "typing.OrderedDict"):
+        return BUILTINS["dict"]
+    if path == "argparse.ArgumentParser":
+        return Builtin(path, lambda it_, a, k, s: ArgParser())
+    if path in ("argparse.Namespace", "types.SimpleNamespace"):
+        return Builtin(path, lambda it_, a, k, s: NS(k))
+    if head == "typing":
+        return Namespace(path)
+    if path == "copy.deepcopy" or path == "copy.copy":
+        return Builtin(path, lambda it_, a, k, s: a[0])
+    if path in ("warnings.warn", "logging.info", "logging.warning"):
+        return Builtin(path, lambda it_, a, k, s: None)
+    return Namespace(path)
+
+
+def _dc_field(it, a, k, s):
+    """dataclasses.field(default=..., default_factory=...): the default, made once."""
+    if "default" in k:
+        return k["default"]
+    if "default_factory" in k:
+        return it.call(k["default_factory"], [], {}, s)
+    return None
+
+
+FAMILY_NAMES = {"_ConvNd", "_BatchNorm", "_InstanceNorm", "_MaxPoolNd", "_AvgPoolNd", "_AdaptiveAvgPoolNd",
+                "_AdaptiveMaxPoolNd"}
+
+
+def _reduce(it, a, k, s):
+    items = list(it.iterate(a[1]))
+    acc = a[2] if len(a) > 2 else items.pop(0)
+    for x in items:
+        acc = it.call(a[0], [acc, x], {}, s)
+    return acc
+
+
+def _func(name, path):
+    h = FUNCS.get(name)
+    if h is None:
+        return Namespace(path)
+    return Builtin(path, lambda it, a, k, s: call_func(it, name, h, a, k, s))
+
+
+@OPS.register()
+def call_external(it, path, args, kwargs, node):
+    if it.phase == "forward":
+        if any(isinstance(v, (Tensor, Param)) for v in [*args, *kwargs.values()]):
+            return unknown_node(it, path, args, kwargs, node_name(it, path.split(".")[-1]), it.site_loc(),
+                                call_site_loc(it, node))
+        return Unknown(path)
+    m = Module(loc=build_loc(it, node), unknown=path.split(".")[-1])
+    if path.startswith("torch"):
+        it.diag(f"{path} is not followed: treated as an unknown layer (parameters not counted)")
+    else:
+        it.diag(f"{path} comes from a package cnnsym does not read: an unknown layer "
+                "(parameters not counted, its call unaccounted)")
+    return m
+
+
+@OPS.register()
+def call_unknown(it, why, args, kwargs, node):
+    if it.phase == "forward" and any(isinstance(v, (Tensor, Param)) for v in [*args, *kwargs.values()]):
+        return unknown_node(it, why, args, kwargs, node_name(it, "unknown"), it.site_loc(), call_site_loc(it, node))
+    if it.phase != "forward":
+        it.diag(f"{why}: not followed; treated as an unknown layer")
+        return Module(loc=build_loc(it, node), unknown=str(why).split(" ")[0].split(".")[-1])
+    return Unknown(why)
+
+
+def math_fn(name):
+    def fn(it, a, k, s):
+        vals = [num(x) for x in a]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in a):
+            return getattr(math, name)(*a)
+        if name == "ceil":
+            x = vals[0]
+            return norm(sp.ceiling(x))
+        if name == "floor":
+            return norm(sp.floor(vals[0]))
+        if name == "sqrt":
+            return norm(sp.sqrt(vals[0]))
+        if name == "log":
+            return norm(sp.log(*vals))
+        if name == "log2":
+            return norm(sp.log(vals[0], 2))
+        if name == "pow":
+            return norm(vals[0] ** vals[1])
+        if name == "gcd":
+            return norm(sp.gcd(vals[0], vals[1]))
+        raise Stop(f"math.{name} of a symbol")
+
+    return fn

@@ -1,0 +1,61 @@
+"""Where code runs: a parsed source file (:class:`FileScope`) and a function's local
+names (:class:`Frame`)."""
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ...errors import InputError
+from ...graph import SourceLoc
+
+SCOPE_NAME = "__cnnsym_static__"
+
+
+class FileScope:
+    """One parsed source file: its tree, positions and module-level names."""
+
+    def __init__(self, interp, path: str, dotted: str):
+        self.interp = interp
+        self.path = path
+        self.dotted = dotted
+        self.globals: dict = {"__name__": SCOPE_NAME, "__file__": path}
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise InputError(path, f"cannot read: {e.strerror.lower() if e.strerror else e}")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(path, "not UTF-8 text; expected a Python source file")
+        try:
+            tree = cst.parse_module(text)
+        except cst.ParserSyntaxError as e:
+            raise InputError(path, f"line {e.raw_line}: Python syntax error: {str(e.message).splitlines()[0]}")
+        except Exception as e:  # noqa: BLE001 - the parser's own error types
+            raise InputError(path, f"cannot parse: {type(e).__name__}")
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        self.tree = wrapper.module
+        self.positions = wrapper.resolve(PositionProvider)
+        self.executed = False
+
+    def loc(self, node) -> SourceLoc:
+        pos = self.positions.get(node)
+        if pos is None:
+            return SourceLoc(self.path, 0, 0)
+        return SourceLoc(self.path, pos.start.line, pos.start.column + 1)
+
+    def line(self, node) -> int:
+        pos = self.positions.get(node)
+        return pos.start.line if pos is not None else 0
+
+
+class Frame:
+    __slots__ = ("locals", "parent", "scope", "func", "self_obj")
+
+    def __init__(self, scope, parent=None, func=None, self_obj=None):
+        self.locals: dict = {}
+        self.parent = parent
+        self.scope = scope
+        self.func = func
+        self.self_obj = self_obj
