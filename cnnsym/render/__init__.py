@@ -28,7 +28,7 @@ from .csv import CSV_FIELDS, render_csv
 from .oplist import op_rows, ops_json, ops_markdown, ops_table, print_ops_table, render_ops
 from .verify_result import render_verify_json, render_verify_table, verify_table
 
-_INFRA = {"registry", "common"}
+_INFRA = {"registry", "common", "layout"}
 for _m in pkgutil.iter_modules(__path__):
     if _m.name not in _INFRA and not _m.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_m.name}")

@@ -14,6 +14,7 @@ import sympy as sp
 from ..conventions import get as _get_convention
 from ..ops import TERMS
 from ..symbolic import to_str as _to_str
+from .layout import cut_left
 
 to_str = functools.lru_cache(maxsize=200_000)(_to_str)
 
@@ -197,6 +198,36 @@ def _collapse(items) -> str:
 
 
 # --------------------------------------------------------------------------- rows
+# ONNX dtypes of data that is not an activation when it is a scalar or a short vector:
+# integers and booleans (shape arithmetic)
+_INDEX_DTYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}
+SMALL_CONSTANT = 64  # elements: a Constant node up to this size is a scalar or a shape, not a layer
+
+
+def _static_numel(shape):
+    n = 1
+    for d in shape:
+        if not is_int(d) and not isinstance(d, sp.Integer):
+            return None
+        n *= int(d)
+    return n
+
+
+def is_shape_arithmetic(report, result) -> bool:
+    """A node folded out of the default table: a small Constant (scalars, scales, shapes) or
+    a node whose outputs are integer scalars or vectors (Shape, Gather/Unsqueeze/Concat on
+    shapes). Nodes not fully counted and nodes with MACs are never folded."""
+    n = result.node
+    if result.status != "ok" or result.macs != 0:
+        return False
+    outs = [report.tensors.get(o) for o in n.outputs if o]
+    if not outs or any(t is None or t.shape is None for t in outs):
+        return False
+    if n.op_type == "Constant":
+        return all((_static_numel(t.shape) or SMALL_CONSTANT + 1) <= SMALL_CONSTANT for t in outs)
+    return all(t.dtype in _INDEX_DTYPES and len(t.shape) <= 1 for t in outs)
+
+
 def node_rows(report) -> list:
     """One dict per node with formulas and evaluated values, shared by the renderers."""
     ev = _Eval(report)
@@ -224,6 +255,7 @@ def node_rows(report) -> list:
         params = r.params
         rows.append({
             "name": n.name,
+            "folded": is_shape_arithmetic(report, r),
             "op": n.op_type,
             "domain": n.domain or "ai.onnx",
             "status": r.status,
@@ -249,12 +281,19 @@ def node_rows(report) -> list:
     return rows
 
 
-def _rf_cell(row) -> str:
+def rf_parts(row) -> tuple:
+    """(size, jump) strings of a row's receptive field, one value when all axes agree."""
     if not row["rf_size"]:
-        return ""
+        return "", ""
     size = _collapse([human(v) if is_int(v) else to_str(v) for v in row["rf_size_v"]])
-    stride = _collapse([str(v) if is_int(v) else to_str(v) for v in row["rf_stride_v"]])
-    return f"{size}/{stride}"
+    jump = _collapse([str(v) if is_int(v) else to_str(v) for v in row["rf_stride_v"]])
+    return size, jump
+
+
+def _rf_cell(row) -> str:
+    """``size 35/3, jump 1/3``: unambiguous when either is a fraction."""
+    size, jump = rf_parts(row)
+    return f"size {size}, jump {jump}" if size else ""
 
 
 def _val_cell(v, kind="count") -> str:
@@ -332,12 +371,8 @@ MAX_LISTED = 20
 
 
 def shorten(name: str, width: int) -> str:
-    """Shorten in the middle, keeping the start and the (most telling) end."""
-    if len(name) <= width:
-        return name
-    head = max(1, (width - 3) // 3)
-    tail = width - 3 - head
-    return name[:head] + "..." + name[len(name) - tail:]
+    """``name`` in ``width`` characters, cut from the left keeping its last components."""
+    return cut_left(name, width)
 
 
 def constraints_shown(report, limit: int):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .. import __version__
+from .._version import __version__
 from ..graph import DTYPE_NAMES
 from ..report import SCHEMA_VERSION
 from .common import (_Eval, _json_default, _jsonable, _spatial, convention_doc, incomplete_nodes,

@@ -1,7 +1,7 @@
 """Markdown: a report ready to paste into an issue or a pull request."""
 from __future__ import annotations
 
-from .common import (_code, _inputs_text, _md, _md_table, _rf_cell, _symbols_text, _val_cell,
+from .common import (_code, is_int, _inputs_text, _md, _md_table, _rf_cell, _symbols_text, _val_cell,
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
                      rel_str, totals_rows)
 from .registry import RenderOptions, register_format
@@ -25,17 +25,40 @@ def render_markdown(report, options: RenderOptions | None = None) -> str:
     L += _md_table(["quantity", "formula", "value", "exact"],
                    [[_md(label), _code(f), _md(hv), _md("" if v is None else v)] for _, label, f, v, hv in totals_rows(report)])
     L.append("")
-    L.append(f"### Layers ({len(rows)} nodes)")
-    L.append("")
-    L += _md_table(["node", "op", "output shape", "shape formula", "params", "MACs", "memory", "RF size/stride", "status"],
+    shown = rows if options is not None and options.show_all_nodes else [r for r in rows if not r["folded"]]
+    folded = len(rows) - len(shown)
+    L += _md_hot(report, shown)
+    summary = f"All {len(shown)} nodes" + (f" ({folded} small constant and shape-arithmetic nodes folded)"
+                                           if folded else "")
+    L += ["<details>", f"<summary>{_md(summary)}</summary>", ""]
+    L += _md_table(["node", "op", "output shape", "shape formula", "params", "MACs", "memory", "RF", "status"],
                    [[_code(r["name"]), _md(r["op"]), _md(r["shape"]), _code(r["shape_formula"]),
                      _md(_val_cell(r["params"], "count0")), _md(_val_cell(r["macs"], "count0")),
                      _md(_val_cell(r["bytes"], "bytes")), _md(_rf_cell(r)),
-                     _md(r["status"] + (f": {r['message']}" if r["message"] else ""))] for r in rows])
-    L.append("")
+                     _md(r["status"] + (f": {r['message']}" if r["message"] else ""))] for r in shown])
+    L += ["", "</details>", ""]
     L += _md_domain(report)
     L += _md_issues(report)
     return "\n".join(L).rstrip() + "\n"
+
+
+HOT = 10
+
+
+def _md_hot(report, rows) -> list:
+    """The nodes with the most MACs (at the bindings), with their share of the total."""
+    total = report.values.get("macs") if report.bindings is not None and report.values else None
+    hot = [r for r in rows if is_int(r["macs"]) and r["macs"] > 0]
+    if not hot:
+        return []
+    hot.sort(key=lambda r: -r["macs"])
+    L = [f"### Top {min(HOT, len(hot))} nodes by MACs (of {len(rows)})", ""]
+    L += _md_table(["node", "op", "output shape", "params", "MACs", "% MACs"],
+                   [[_code(r["name"]), _md(r["op"]), _md(r["shape"]), _md(_val_cell(r["params"], "count0")),
+                     _md(_val_cell(r["macs"], "count0")),
+                     f"{100 * r['macs'] / int(total):.1f}" if is_int(total) and total else ""]
+                    for r in hot[:HOT]])
+    return L + [""]
 
 
 def _md_domain(report) -> list:

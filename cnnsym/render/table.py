@@ -1,180 +1,235 @@
-"""The table: a Report on a terminal (rich, with colour) or as plain text."""
+"""The table: a Report on a terminal (rich, with colour) or as plain text, at a width.
+
+Every line fits the width and none ends with a space. Node names are cut from the left
+(their last components stay, so ``…layer1.0/conv1/Conv`` and ``…layer2.0/conv1/Conv``
+stay apart); the op column is as wide as its names; formulas wrap at their operators and
+keep their indent. Small constants and shape arithmetic (integer scalars and vectors) are
+folded out of the node table unless ``show_all_nodes``.
+"""
 from __future__ import annotations
 
-import io
+from collections import Counter
 
-from rich import box
-from rich.console import Console
-from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
-from .common import (MAX_LISTED, STATUS_MARK, STATUS_TEXT, _inputs_text, _rf_cell, _symbols_text,
-                     _val_cell, bindings_text, constraints_shown, convention_line, node_rows,
-                     partial_note, rel_str, shorten, to_str, totals_rows)
+from .common import (MAX_LISTED, STATUS_MARK, STATUS_TEXT, _inputs_text, _symbols_text, _val_cell,
+                     bindings_text, constraints_shown, convention_line, node_rows, partial_note,
+                     rel_str, rf_parts, to_str, totals_rows)
+from .layout import ELLIPSIS, camel_width, compact_name, cut_left, fold_word, unique_width, wrap
 from .registry import RenderOptions, register_format
 
+DEFAULT_WIDTH = 80
+WIDE_WIDTH = 160
+GAP = 2
+NUMERIC = ("params", "MACs", "mem", "RF", "jump")
+FOLDED_HINT = "--all-nodes lists them"
 
-def render_table(report, console, wide: bool = False) -> None:
-    """Print the report on a rich console: readable at 80 columns, formulas with ``wide``."""
-    T = Text
-    rows = node_rows(report)
-    console.print(T(f"cnnsym report: {report.path}", style="bold"))
-    for s in _inputs_text(report):
-        console.print(T(f"  input {s}"))
-    console.print(T(f"  symbols: {_symbols_text(report)}"))
-    console.print(T(f"  evaluated at: {bindings_text(report)}"))
-    for note in report.binding_notes:
-        console.print(T(f"    {note}", style="dim"))
-    console.print(T(convention_line(report), style="dim"))
-    console.print()
 
-    if report.bindings is not None:
-        console.print(T(f"Layers ({len(rows)} nodes, values at the bindings above)", style="bold"))
-    else:
-        console.print(T(f"Layers ({len(rows)} nodes, formulas: no valid binding)", style="bold"))
+def _fit(lines, width):
+    """Last resort: a line still over the width ends in an ellipsis."""
+    return [(t if len(t) <= width else t[:width - 1] + ELLIPSIS, s) for t, s in lines]
+
+
+def _para(out, text, width, indent=0, cont=None, style=None):
+    for line in wrap(text, width, indent, cont):
+        out.append((line, style))
+
+
+def _display_names(rows):
+    """Names as shown: TorchScript's repeated scope components dropped, and a last component
+    that only repeats the op column (``layer1.0/conv1/Conv``, op Conv) too, where the
+    name stays distinct from every other shown."""
+    names = [r["name"] for r in rows]
+    compact = [compact_name(n) for n in names]
+    if len(set(compact)) != len(set(names)):
+        compact = names
+    short = []
+    for c, r in zip(compact, rows):
+        head, _, last = c.rpartition("/")
+        short.append(head if head and last == r["op"] else c)
+    count = Counter(short)
+    taken = set(compact)
+    return [s if s == c or (count[s] == 1 and s not in taken) else c for s, c in zip(short, compact)]
+
+
+def _node_table(report, rows, width, wide, out):
     seen_status = set()
     body = []
-    for r in rows:
+    for r, name in zip(rows, _display_names(rows)):
         mark = STATUS_MARK.get(r["status"], "")
         if mark:
             seen_status.add(r["status"])
-        cells = [r["name"], r["op"] + mark, r["shape"]]
+        size, jump = rf_parts(r)
+        cells = [name, r["op"] + mark, r["shape"]]
         if wide:
             cells.append(r["shape_formula"])
         cells += [_val_cell(r["params"], "count0"), _val_cell(r["macs"], "count0")]
         if wide:
             cells.append("" if r["macs_expr"] == 0 else to_str(r["macs_expr"]))
-        cells += [_val_cell(r["bytes"], "bytes"), _rf_cell(r)]
+        cells += [_val_cell(r["bytes"], "bytes"), size, jump]
         body.append((cells, r["status"]))
     heads = ["node", "op", "output"] + (["shape formula"] if wide else []) + ["params", "MACs"] \
-        + (["MACs formula"] if wide else []) + ["mem", "RF"]
-    right = {h for h in heads if h in ("params", "MACs", "mem", "RF")}
-    widths = [max([len(h), 5 if h == "RF" else 0] + [len(c[0][i]) for c in body]) for i, h in enumerate(heads)]
-    if not wide:
-        # one line per node at the console's width: long op names and shapes fold to their
-        # cap, long node names are shortened in the middle
-        caps = {1: 12, 2: 16} if report.bindings is not None else {1: 10, 2: 14, 3: 7, 4: 10, 5: 9, 6: 5}
-        widths = [min(w, caps.get(i, w)) for i, w in enumerate(widths)]
-        widths[0] = max(12, min(widths[0], console.width - sum(widths[1:]) - 2 * (len(heads) - 1)))
-    else:
-        widths = [min(w, 60) if heads[i].endswith("formula") else w for i, w in enumerate(widths)]
-    text = Text()
+        + (["MACs formula"] if wide else []) + ["mem", "RF", "jump"]
+    n = len(heads)
+    natural = [max([len(h)] + [len(c[i]) for c, _ in body]) for i, h in enumerate(heads)]
+    widths = list(natural)
+    # the narrowest each column may get, in the order the columns give way
+    floors = {0: unique_width([c[0] for c, _ in body], len("node"))}
+    for i, h in enumerate(heads):
+        if h.endswith("formula"):
+            floors[i] = max(len(h), 24)
+        elif h == "op":
+            floors[i] = max([len(h)] + [camel_width(c[i]) for c, _ in body])
+        elif h == "output":
+            floors[i] = max(len(h), min(natural[i], 14))
+        elif i:
+            floors[i] = max(len(h), min(natural[i], 10))
+    order = [i for i, h in enumerate(heads) if h.endswith("formula")] + [0, 1, 2] \
+        + [i for i, h in enumerate(heads) if h in NUMERIC] + [-1]
 
-    def line(cells, style=None):
-        # a cell wider than its column folds onto continuation lines
+    def total():
+        return sum(widths) + GAP * (n - 1)
+
+    for i in order:
+        if total() <= width:
+            break
+        if i == -1:  # distinct names no longer fit: cut them further
+            i, floors[0] = 0, len("node")
+        widths[i] = max(floors[i], widths[i] - (total() - width))
+
+    def emit(cells, style):
         parts = []
         for i, c in enumerate(cells):
             w = widths[i]
-            chunks = [c[k:k + w] for k in range(0, len(c), w)] or [""]
-            parts.append(chunks)
-        height = max(len(p) for p in parts)
-        for k in range(height):
+            if i == 0:
+                parts.append([cut_left(c, w)])
+            elif heads[i] == "op":
+                parts.append(fold_word(c, w))
+            else:
+                parts.append(wrap(c, w, 0, 0) if c else [""])
+        for k in range(max(len(p) for p in parts)):
             row = []
             for i, chunks in enumerate(parts):
                 c = chunks[k] if k < len(chunks) else ""
-                row.append(c.rjust(widths[i]) if heads[i] in right else c.ljust(widths[i]))
-            text.append("  ".join(row).rstrip() + "\n", style=style)
+                row.append(c.rjust(widths[i]) if heads[i] in NUMERIC else c.ljust(widths[i]))
+            out.append(((" " * GAP).join(row).rstrip(), style))
 
-    line(heads, "bold")
-    text.append("\u2500" * min(console.width, sum(widths) + 2 * (len(heads) - 1)) + "\n")
+    emit(heads, "bold")
+    out.append(("\u2500" * min(width, total()), None))
     for cells, status in body:
-        if not wide:
-            cells[0] = shorten(cells[0], widths[0])
-        line(cells, None if status == "ok" else ("red" if status == "error" else "yellow"))
-    console.print(text, no_wrap=True, overflow="ignore", crop=False, end="")
+        emit(cells, None if status == "ok" else ("red" if status == "error" else "yellow"))
+    return seen_status
+
+
+def table_lines(report, width: int = DEFAULT_WIDTH, *, wide: bool = False,
+                show_all_nodes: bool = False) -> list:
+    """The table as (text, rich style or None) lines, none longer than ``width``."""
+    width = max(20, int(width))
+    out = []
+    _para(out, f"cnnsym report: {report.path}", width, 0, 2, "bold")
+    for s in _inputs_text(report):
+        _para(out, f"  input {s}", width, 2, 4)
+    _para(out, f"  symbols: {_symbols_text(report)}", width, 2, 4)
+    _para(out, f"  evaluated at: {bindings_text(report)}", width, 2, 4)
+    for note in report.binding_notes:
+        _para(out, f"    {note}", width, 4, 6, "dim")
+    _para(out, convention_line(report), width, 0, 2, "dim")
+    out.append(("", None))
+
+    rows = node_rows(report)
+    shown = rows if show_all_nodes else [r for r in rows if not r["folded"]]
+    folded = len(rows) - len(shown)
+    count = f"{len(rows)} nodes" if not folded else f"{len(shown)} of {len(rows)} nodes"
+    how = "values at the bindings above" if report.bindings is not None else "formulas: no valid binding"
+    _para(out, f"Layers ({count}, {how})", width, 0, 2, "bold")
+    seen_status = _node_table(report, shown, width, wide, out)
+    if folded:
+        _para(out, f"{folded} small constant and shape-arithmetic node{'s' if folded != 1 else ''} "
+                   f"folded ({FOLDED_HINT})", width, 0, 2, "dim")
     legend = [f"{STATUS_MARK[k].strip()} {STATUS_TEXT[k]}" for k in STATUS_MARK if k in seen_status]
-    console.print(T("mem: bytes of the node's outputs. RF: receptive field size/stride (jump), in input "
-                    "pixels, one value when all spatial axes agree." + (" " + "; ".join(legend) + "." if legend else "")
-                    + ("" if wide else " --wide adds the formulas."),
-                    style="dim"))
-    console.print()
+    _para(out, "mem: bytes of the node's outputs. RF: receptive field size, jump: distance between "
+               "neighbouring units, in input pixels; one value when all spatial axes agree."
+               + (" " + "; ".join(legend) + "." if legend else "")
+               + ("" if wide else " --wide adds the formulas."), width, 0, 0, "dim")
+    out.append(("", None))
 
-    console.print(T(f"Totals (convention {report.convention}): value at the bindings, exact, formula",
-                    style="bold"))
-    if wide:
-        tt = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
-        tt.add_column("quantity", no_wrap=True)
-        tt.add_column("formula", overflow="fold")
-        tt.add_column("value", justify="right", no_wrap=True)
-        tt.add_column("exact", justify="right", no_wrap=True)
-        for _, label, f, v, hv in totals_rows(report):
-            tt.add_row(T(label), T(f), T(hv), T("" if v is None else str(v)))
-        console.print(tt)
-    else:
-        trows = totals_rows(report)
-        ew = max([len(f"({v})") for _, _, _, v, _ in trows if v is not None] or [0])
-        for _, label, f, v, hv in trows:
-            exact = "" if v is None or str(v) == hv else f"({v})"
-            head = f"  {label:<22} {hv:>8}  {exact:<{ew}}" if v is not None else f"  {label:<22}"
-            if v is None or f != str(v):
-                if len(head) + 3 + len(f) <= console.width:
-                    console.print(T(f"{head} = {f}"))
-                    continue
-                console.print(T(head.rstrip()))
-                console.print(Padding(T(f"= {f}", style="cyan"), (0, 0, 0, 6)))
-            else:
-                console.print(T(head.rstrip()))
+    _para(out, f"Totals (convention {report.convention}): value at the bindings, exact, formula",
+          width, 0, 2, "bold")
+    trows = totals_rows(report)
+    ew = max([len(f"({v})") for _, _, _, v, _ in trows if v is not None] or [0])
+    for _, label, f, v, hv in trows:
+        exact = "" if v is None or str(v) == hv else f"({v})"
+        head = (f"  {label:<22} {hv:>8}  {exact:<{ew}}" if v is not None else f"  {label:<22}").rstrip()
+        if v is None or f != str(v):
+            if len(head) + 3 + len(f) <= width:
+                out.append((f"{head} = {f}", None))
+                continue
+            _para(out, head, width, 2, 4)
+            _para(out, f"= {f}", width, 6, 8, "cyan")
+        else:
+            _para(out, head, width, 2, 4)
     if partial_note(report):
-        console.print(T(partial_note(report), style="yellow"))
-    console.print()
+        _para(out, partial_note(report), width, 0, 2, "yellow")
+    out.append(("", None))
 
-    console.print(T("Valid inputs", style="bold"))
+    out.append(("Valid inputs", "bold"))
     if not report.constraints:
-        console.print(T("  no constraints: every positive size is valid"))
+        _para(out, "  no constraints: every positive size is valid", width, 2, 4)
     else:
-        shown, more = constraints_shown(report, 8)
-        for c in shown:
-            console.print(T(f"  {c.message} [{c.node}]: {rel_str(c.rel)}"))
+        shown_c, more = constraints_shown(report, 8)
+        for c in shown_c:
+            _para(out, f"  {c.message} [{c.node}]: {rel_str(c.rel)}", width, 2, 4)
         if more:
-            console.print(T(f"  ... and {more} more (sizes that must stay >= 1; all in --format json)", style="dim"))
+            _para(out, f"  ... and {more} more (sizes that must stay >= 1; all in --format json)",
+                  width, 2, 4, "dim")
         for s, vr in report.valid_ranges.items():
             others = vr.get("others") or {}
             extra = f" (with {', '.join(f'{k}={v}' for k, v in others.items())})" if others else ""
-            console.print(T(f"  {s}: {vr.get('text', '')}{extra}"))
+            _para(out, f"  {s}: {vr.get('text', '')}{extra}", width, 2, 4)
         if report.smallest_input:
-            console.print(T("  smallest valid input: " + ", ".join(f"{k}={v}" for k, v in report.smallest_input.items())))
+            _para(out, "  smallest valid input: "
+                  + ", ".join(f"{k}={v}" for k, v in report.smallest_input.items()), width, 2, 4)
     if report.unaccounted:
-        console.print()
-        console.print(T("Unaccounted ops (listed, not counted as zero)", style="bold yellow"))
-        ut = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
-        ut.add_column("op", overflow="fold")
-        ut.add_column("domain", overflow="fold")
-        ut.add_column("count", justify="right")
-        ut.add_column("nodes", overflow="fold")
+        out.append(("", None))
+        _para(out, "Unaccounted ops (listed, not counted as zero)", width, 0, 2, "bold yellow")
         for u in report.unaccounted:
             nodes = u.get("nodes", [])
-            ut.add_row(T(u["op"]), T(u["domain"]), T(str(u["count"])),
-                       T(", ".join(nodes[:3]) + (" ..." if len(nodes) > 3 else "")))
-        console.print(ut)
+            listed = ", ".join(nodes[:3]) + (" ..." if len(nodes) > 3 else "")
+            _para(out, f"  {u['op']} ({u['domain']}) x{u['count']}: {listed}", width, 2, 4)
     for title, items, style in (("Warnings", report.warnings, "bold yellow"),
                                 ("Errors (the graph is invalid)", report.errors, "bold red")):
         if not items:
             continue
-        console.print()
-        console.print(T(title, style=style))
+        out.append(("", None))
+        _para(out, title, width, 0, 2, style)
         for x in items[:MAX_LISTED]:
-            console.print(T(f"  - {x}"))
+            _para(out, f"  - {x}", width, 2, 4)
         if len(items) > MAX_LISTED:
-            console.print(T(f"  ... and {len(items) - MAX_LISTED} more (all in --format json)", style="dim"))
+            _para(out, f"  ... and {len(items) - MAX_LISTED} more (all in --format json)", width, 2, 4, "dim")
+    return _fit(out, width)
 
 
-def render_table_text(report, wide: bool = False, width: int | None = None) -> str:
-    """The table as plain text (no colour)."""
-    buf = io.StringIO()
-    console = Console(file=buf, width=width or (160 if wide else 80), color_system=None,
-                      highlight=False, soft_wrap=False, emoji=False, markup=False)
-    render_table(report, console, wide)
-    return buf.getvalue()
+def render_table_text(report, wide: bool = False, width: int | None = None,
+                      show_all_nodes: bool = False) -> str:
+    """The table as plain text (no colour) at ``width`` (default 80, 160 with ``wide``)."""
+    w = width or (WIDE_WIDTH if wide else DEFAULT_WIDTH)
+    return "".join(t + "\n" for t, _ in table_lines(report, w, wide=wide, show_all_nodes=show_all_nodes))
+
+
+def render_table(report, console, wide: bool = False, show_all_nodes: bool = False) -> None:
+    """Print the report on a rich console at the console's width, with colour."""
+    for t, style in table_lines(report, console.width, wide=wide, show_all_nodes=show_all_nodes):
+        console.print(Text(t, style=style or ""), no_wrap=True, overflow="ignore", crop=False)
 
 
 def print_table(report, console, options: RenderOptions | None = None) -> None:
     """The report on a rich console (colour on a terminal), at the console's width."""
-    render_table(report, console, bool(options and options.wide))
+    o = options or RenderOptions()
+    render_table(report, console, o.wide, o.show_all_nodes)
 
 
 @register_format("table", "a table for the terminal (--wide adds the formulas)", console=print_table)
 def table_text(report, options: RenderOptions | None = None) -> str:
     """The table as plain text at ``options.width`` (default 80, 160 with ``options.wide``)."""
     o = options or RenderOptions()
-    return render_table_text(report, o.wide, o.width)
+    return render_table_text(report, o.wide, o.width, o.show_all_nodes)
