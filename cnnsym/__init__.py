@@ -13,7 +13,7 @@ The library API (documented in ``docs/api.md``)::
 until a function is called. ``cnnsym.analyze``, ``cnnsym.verify`` and ``cnnsym.lint`` are
 also the names of modules; those modules are callable and behave as the functions.
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["analyze", "verify", "check", "lint", "explain", "__version__"]
 
@@ -54,9 +54,9 @@ def _verify(model, **kwargs):
 
 
 def check(model, **kwargs):
-    """Budgets on a model or Report: see :func:`cnnsym.budget.check_model`."""
+    """Budgets on a model or Report: see :func:`cnnsym.checks.check_model`."""
     _load_plugins()
-    from .budget import check_model
+    from .checks import check_model
 
     return check_model(model, **kwargs)
 
@@ -81,4 +81,6 @@ def explain(model, layer, **kwargs):
 # attribute with the module, so the modules are made callable (see cnnsym/_public.py) and
 # the package attribute is the function until then.
 analyze, verify, lint = _analyze, _verify, _lint
-PUBLIC = {"analyze": _analyze, "verify": _verify, "lint": _lint}
+from ._public import PUBLIC  # noqa: E402
+
+PUBLIC.update(analyze=_analyze, verify=_verify, lint=_lint)

@@ -4,37 +4,22 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from dataclasses import replace
+from types import SimpleNamespace
 
 import sympy as sp
 
 from . import domain as dom
 from .errors import InputError, ShapeError, BindingError
-from .graph import FLOAT_TYPES, Graph, Value, nbytes, precision
-from .ops import lookup, numel
+from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision
+from .ops import UNKNOWN_OPERAND, lookup, numel
 from .receptive import RF, join
-from .report import Constraint, NodeResult, Problem, Report, TensorInfo
+from .report import (Constraint, InitializerInfo, NodeResult, Problem, Report, TensorInfo, evaluate,  # noqa: F401
+                     peak_tensors)
+from .parse import parse_dims  # noqa: F401 (public here too)
 from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
 
 _ROLE_RANK = {"constant": 0, "buffer": 1, "trainable": 2}
-
-
-def parse_dims(text: str, where: str = "--input"):
-    """'1x3xHxW' -> [1, 3, 'H', 'W'] (ints fix, names free/rename)."""
-    out = []
-    for tok in text.replace(",", "x").split("x"):
-        tok = tok.strip()
-        if not tok:
-            raise InputError(None, f"{where}: empty dim in {text!r}")
-        if tok.lstrip("-").isdigit():
-            v = int(tok)
-            if v < 1:
-                raise InputError(None, f"{where}: dim {v} in {text!r} must be >= 1")
-            out.append(v)
-        elif tok.isidentifier():
-            out.append(tok)
-        else:
-            raise InputError(None, f"{where}: {tok!r} in {text!r} is neither an integer nor a name")
-    return out
 
 
 def apply_inputs(graph: Graph, overrides: dict):
@@ -197,8 +182,8 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     results, constraints, warnings, errors, problems = [], [], list(graph.warnings), [], []
     seen_cons = set()
     counted = {}  # initializer -> (role, NodeResult)
-    # DequantizeLinear output -> (quantized element type, quantized initializer or None): its
-    # consumer's MACs run at that precision and the initializer is the consumer's parameter
+    # DequantizeLinear (Cast) output -> (quantized element type or None, initializer or None):
+    # its consumer's MACs run at that precision and the initializer is the consumer's parameter
     dequantized = {}
     unaccounted = defaultdict(list)
     unresolved_reported = False
@@ -215,7 +200,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         ins = [env.get(i) if i else None for i in node.inputs]
         opset = graph.opsets.get(node.domain or "", graph.opset)
         inference = None
-        if cls is None or any(isinstance(v, object) and type(v).__name__ == "_Subgraph" for v in node.attrs.values()):
+        if cls is None or any(isinstance(v, Subgraph) for v in node.attrs.values()):
             res.status = "unaccounted"
             res.message = f"{node.domain + '::' if node.domain else ''}{node.op_type} is not supported: outputs {'declared' if any(o in graph.declared for o in node.outputs) else 'unknown'}, cost not counted"
             unaccounted[(node.op_type, node.domain)].append(node.name)
@@ -229,10 +214,17 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             try:
                 inference = infer_node(cls, node, opset, ins)
             except ShapeError as e:
-                res.status = "error"
-                res.message = e.problem
-                errors.append(f"{node.describe()}: {e.problem}")
-                problems.append(Problem(node.name, node.op_type, e.problem, e.kind, e.expected, e.got))
+                if e.kind == UNKNOWN_OPERAND:  # a runtime shape operand: unknown, not invalid
+                    res.status = "unresolved"
+                    res.message = f"{e.problem}: it is a runtime value, outputs are opaque"
+                    if not unresolved_reported:
+                        warnings.append(f"shape operands computed at run time leave some shapes opaque, first: {node.name!r}")
+                        unresolved_reported = True
+                else:
+                    res.status = "error"
+                    res.message = e.problem
+                    errors.append(f"{node.describe()}: {e.problem}")
+                    problems.append(Problem(node.name, node.op_type, e.problem, e.kind, e.expected, e.got))
             except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, AttributeError) as e:
                 res.status = "error"
                 res.message = f"{node.op_type}: cannot derive shapes ({type(e).__name__}: {e})"
@@ -241,8 +233,9 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         # parameters: every initializer counted once, in its strongest role
         for idx, i in [*enumerate(node.inputs), *((None, h) for h in graph.held.get(node.name, ()))]:
             init = graph.initializers.get(i) if i else None
-            quantized = init is None and i in dequantized and dequantized[i][1] is not None
-            if quantized:
+            quantized = False
+            if init is None and i in dequantized and dequantized[i][1] is not None:
+                quantized = dequantized[i][0] is not None  # DequantizeLinear, not Cast
                 i = dequantized[i][1]
                 init = graph.initializers[i]
             if init is None:
@@ -269,6 +262,9 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     shape = tuple(as_expr(d) if isinstance(d, int) else dim_symbol(f"{_safe(node.name)}_{o_i}")
                                   for o_i, d in enumerate(decl[0]))
                     declared = True
+                elif decl is not None and decl[0] is not None and res.status == "unresolved" and res.message.endswith("opaque"):
+                    # the rank the file declares, every dim an opaque size of this node
+                    shape = tuple(dim_symbol(f"{_safe(node.name)}_{_safe(o)}_{ax}") for ax in range(len(decl[0])))
                 dtype = decl[1] if decl else 1
                 env[o] = Value(shape, dtype)
                 tensors[o] = TensorInfo(o, shape, dtype, None if shape is None else nbytes(numel(shape), dtype),
@@ -279,11 +275,15 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         res.macs = inference.macs
         if res.macs != 0:
             operands = [k for k in getattr(cls, "mac_operands", (0, 1)) if k < len(ins) and ins[k] is not None]
-            res.precision = precision([dequantized[node.inputs[k]][0] if node.inputs[k] in dequantized
+            res.precision = precision([dequantized[node.inputs[k]][0] if dequantized.get(node.inputs[k], (None,))[0]
                                        else ins[k].dtype for k in operands])
-        if getattr(cls, "dequantizes", False) and node.outputs and node.outputs[0]:
-            dequantized[node.outputs[0]] = (ins[0].dtype, node.inputs[0] if node.inputs[0] in graph.initializers else None)
+        if (getattr(cls, "dequantizes", False) or node.op_type == "Cast") and node.outputs and node.outputs[0]:
+            # a Cast weight (bfloat16 stored, float used) is its consumer's parameter too, but
+            # the product runs at the cast type
+            dequantized[node.outputs[0]] = (ins[0].dtype if node.op_type != "Cast" else None,
+                                            node.inputs[0] if node.inputs[0] in graph.initializers else None)
         res.terms = {k: v for k, v in inference.terms.items() if v != 0}
+        res.windows = _windows(inference)
         for rel, msg in inference.constraints:
             if rel is sp.true or rel in seen_cons:
                 continue
@@ -335,16 +335,60 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         totals[f"terms.{t}"] = fast_sum(r.terms.get(t, 0) for r in results)
     totals["flops"] = 2 * totals["macs"] + sp.Add(*[totals[f"terms.{t}"] for t in term_names])
     totals["activation_bytes"] = fast_sum(t.bytes for t in tensors.values() if t.bytes is not None and t.producer is not None)
-    report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
-                    tensors, results, totals, constraints, warnings=warnings, errors=errors,
-                    unaccounted=unacc, opset=graph.opset, problems=problems)
-    report.spatial_symbols = spatial
-    report.symbol_defaults = dict(graph.symbol_defaults)
-    dom.solve(report, graph, bindings or {}, strict=strict_bindings)
-    if report.bindings is not None:
-        report.totals["peak_activation_bytes"] = _peak(graph, order, tensors, report)
-        report.values = {k: evaluate(v, report.bindings) for k, v in report.totals.items()}
-    return report
+    steps = len(order)
+    tensors = _with_live_intervals(graph, order, tensors)
+    inits = {n: InitializerInfo(n, tuple(graph.initializers[n].shape), graph.initializers[n].dtype,
+                                graph.initializers[n].numel, role, res.node.name) for n, (role, res) in counted.items()}
+    # the domain solver fills bindings, ranges and the smallest input into a draft; the
+    # Report is made once, frozen, from the draft
+    draft = SimpleNamespace(path=graph.path, symbols=symbols, spatial_symbols=spatial, constraints=constraints,
+                            symbol_defaults=dict(graph.symbol_defaults), valid_ranges={}, smallest_input=None,
+                            bindings={}, binding_notes=[], errors=errors, tensors=tensors, steps=steps)
+    dom.solve(draft, graph, bindings or {}, strict=strict_bindings)
+    values = {}
+    if draft.bindings is not None:
+        totals["peak_activation_bytes"] = fast_sum(t.bytes for t in peak_tensors(draft, draft.bindings)
+                                                   if t.bytes is not None)
+        values = {k: evaluate(v, draft.bindings) for k, v in totals.items()}
+    return Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
+                  tensors, results, totals, constraints, valid_ranges=draft.valid_ranges,
+                  smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
+                  values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
+                  spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
+                  initializers=inits, steps=steps)
+
+
+def _windows(inference) -> tuple:
+    """Output 0's sliding windows over its spatial axes, as the op derived them (from its
+    receptive-field spec: the window applied to input 0 on each axis)."""
+    spec = inference.rf[0] if inference.rf else None
+    if not spec:
+        return ()
+    out = []
+    for axis_sources in spec[2:] if len(spec) > 2 else ():
+        w = next((win for idx, _, win in (axis_sources or ()) if idx == 0 and win is not None), None)
+        out.append(w)
+    return tuple(out) if any(w is not None for w in out) else ()
+
+
+def _with_live_intervals(graph, order, tensors) -> dict:
+    """Each tensor's (first, last) execution step: graph inputs from -1, node outputs from
+    their producer's step, to the step of their last reader; graph outputs and tensors no
+    node reads stay to the end (``len(order)``)."""
+    end = len(order)
+    first = {g.name: -1 for g in graph.inputs}
+    last = {}
+    for step, node in enumerate(order):
+        for i in node.inputs:
+            if i in tensors:
+                last[i] = step
+        for o in node.outputs:
+            if o in tensors:
+                first.setdefault(o, step)
+    for o in graph.outputs:
+        last[o] = end
+    return {name: replace(t, live=(first[name], last.get(name, end))) if name in first else t
+            for name, t in tensors.items()}
 
 
 def _guard_size(graph, node, inference):
@@ -418,74 +462,6 @@ def _cross_check(graph, tensors, warnings):
         warnings.append(f"... {bad} declared shapes disagree with the derived ones in all")
 
 
-_EVAL_CACHE: dict = {}
 
-
-def evaluate(expr, bindings: dict):
-    """Exact integer (or rational) value of ``expr`` at ``bindings`` (names -> ints)."""
-    expr = as_expr(expr)
-    if expr.is_number:
-        return _num(expr)
-    key = (expr, tuple(sorted(bindings.items())))
-    hit = _EVAL_CACHE.get(key)
-    if hit is not None:
-        return hit
-    sub = {s: sp.Integer(bindings[s.name]) for s in expr.free_symbols if s.name in bindings}
-    v = expr.xreplace(sub)
-    out = _num(v) if v.is_number else v
-    if len(_EVAL_CACHE) > 500_000:
-        _EVAL_CACHE.clear()
-    _EVAL_CACHE[key] = out
-    return out
-
-
-def _num(v):
-    v = sp.nsimplify(v) if v.is_Float else v
-    if v.is_Integer:
-        return int(v)
-    if v.is_Rational:
-        return v
-    try:
-        return int(v) if v == int(v) else float(v)
-    except TypeError:
-        return v
-
-
-def _peak(graph, order, tensors, report):
-    """Peak of live activation bytes over the topological order: a tensor is live from the
-    node that makes it (graph inputs from the start) to its last reader (graph outputs to
-    the end). The step that peaks at the bindings gives the formula."""
-    last_use = {}
-    for step, node in enumerate(order):
-        for i in node.inputs:
-            if i in tensors:
-                last_use[i] = step
-    end = len(order)
-    for o in graph.outputs:
-        last_use[o] = end
-    live = {g.name for g in graph.inputs}
-    b = report.bindings
-    cur = sum(_val(tensors[g].bytes, b) for g in live)
-    best, best_set = cur, set(live)
-    dying_at = defaultdict(list)
-    for name, step in last_use.items():
-        dying_at[step].append(name)
-    for step, node in enumerate(order):
-        for o in node.outputs:
-            if o in tensors and tensors[o].bytes is not None:
-                live.add(o)
-                cur += _val(tensors[o].bytes, b)
-        if cur > best:
-            best, best_set = cur, set(live)
-        for name in dying_at.get(step, ()):
-            if name in live:
-                live.discard(name)
-                cur -= _val(tensors[name].bytes, b)
-    return fast_sum(tensors[n].bytes for n in best_set if tensors[n].bytes is not None)
-
-
-def _val(expr, b):
-    if expr is None:
-        return 0
-    v = evaluate(expr, b)
-    return v if isinstance(v, (int, float)) or getattr(v, "is_number", False) else 0
+from cnnsym._public import make_callable  # noqa: E402  (the module is also the function cnnsym.analyze)
+make_callable(__name__)

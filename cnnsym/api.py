@@ -13,14 +13,15 @@ from __future__ import annotations
 import os
 import tempfile
 
-from .analyze import analyze as _analyze_graph, apply_inputs
+from .analyze import apply_inputs
+from . import analyze as _analysis  # noqa: E402  (the module, imported just above; looked up per call)
 from .errors import InputError
-from .frontends import is_source, load_any
+from .frontends import load_any
 from .graph import Graph
 from .parse import parse_bindings, parse_dims, parse_inputs
 from .report import Report
 
-__all__ = ["load", "analyze", "analyze_graph", "inputs_of", "bindings_of"]
+__all__ = ["load", "analyze", "analyze_graph", "analyze_loaded", "inputs_of", "bindings_of"]
 
 
 def inputs_of(value) -> dict:
@@ -114,7 +115,12 @@ def analyze_graph(model, *, input=None, bind=None, symbolic=(), name=None, stric
     bindings = bindings_of(bind)
     graph = load(model, symbolic=symbolic, name=name)
     apply_inputs(graph, overrides)
-    return graph, _analyze_graph(graph, bindings, strict_bindings=strict_bindings)
+    return graph, _analysis.analyze(graph, bindings, strict_bindings=strict_bindings)
+
+
+def analyze_loaded(graph: Graph, bind=None, *, strict_bindings=True) -> Report:
+    """The Report of a Graph already loaded (and prepared, e.g. by lint's input policy)."""
+    return _analysis.analyze(graph, bindings_of(bind), strict_bindings=strict_bindings)
 
 
 def analyze(model, *, input=None, bind=None, symbolic=(), name=None, strict_bindings=True) -> Report:

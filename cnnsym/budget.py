@@ -17,10 +17,16 @@ corner.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+import numpy as np
+import sympy as sp
+
+from .domain import _exact, _lambdified, monotone
 from .errors import InputError
+from .render import human as _human
+from .report import evaluate, peak_formula
+from .symbolic import to_str
 from .parse import BIN, SI, Range, parse_amount, parse_bind, parse_for_all, parse_growth  # noqa: F401 (public here too)
 
 EXHAUSTIVE_LIMIT = 4_000_000
@@ -44,9 +50,7 @@ CODES = {"max-params": "CNS301", "max-trainable-params": "CNS301", "max-macs": "
 
 
 def human(v, kind="count"):
-    from .render import human as h
-
-    return h(v, kind)
+    return _human(v, kind)
 
 
 # ------------------------------------------------------------------------------ results
@@ -78,8 +82,6 @@ class Result:
         return CODES[self.key]
 
     def to_dict(self):
-        from .symbolic import to_str
-
         return {"budget_key": self.key, "code": self.code(), "metric": self.label, "budget": self.budget,
                 "actual": _num(self.actual), "ok": self.ok, "headroom_percent": None if self.headroom is None
                 else round(self.headroom, 2), "formula": to_str(self.formula) if self.formula is not None else None,
@@ -116,8 +118,6 @@ def _layer_exprs(report, attr):
 
 def check_at(report, budgets: dict, bindings: dict) -> list:
     """Each budget (key -> amount) evaluated at ``bindings``."""
-    from .analyze import evaluate
-
     at = ", ".join(f"{k}={v}" for k, v in bindings.items()) or "static dims"
     out = []
     for key, amount in budgets.items():
@@ -152,11 +152,6 @@ def _int_or_none(v):
 def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None) -> list:
     """Each budget's worst case over the box ``ranges`` (other symbols at ``bindings``),
     proved by monotonicity or exhaustive evaluation."""
-    import numpy as np
-    import sympy as sp
-
-    from .domain import _exact, _lambdified, monotone
-
     ranged = [s for r in ranges for s in r.symbols]
     unknown = [s for s in ranged if s not in report.symbols]
     if unknown:
@@ -204,8 +199,6 @@ def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None)
 
     def worst_of(e, key_note=""):
         """(value, point dict, proof) of the maximum of e over valid points."""
-        from .analyze import evaluate
-
         e = sp.sympify(e)
         free = {s.name for s in e.free_symbols}
         if not (free & set(cols)):
@@ -230,7 +223,7 @@ def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None)
     for key, amount in budgets.items():
         total_key, attr, kind, label = METRICS[key]
         if total_key == "peak_activation_bytes":
-            out.append(_peak_over_range(report, graph, amount, label, kind, corner, cols, valid, key, invalid))
+            out.append(_peak_over_range(report, amount, label, kind, corner, cols, valid, key, invalid))
             continue
         if total_key is not None:
             e = report.totals.get(total_key)
@@ -259,29 +252,17 @@ def _pt(pt):
     return ", ".join(f"{k}={v}" for k, v in pt.items())
 
 
-def _peak_over_range(report, graph, amount, label, kind, corner, cols, valid, key, invalid):
-    from types import SimpleNamespace
-
-    from .analyze import _peak, toposort
-    from .domain import monotone
-
-    if graph is None:
-        return Result(key, label, amount, None, None, kind=kind, note="needs the graph")
+def _peak_over_range(report, amount, label, kind, corner, cols, valid, key, invalid):
+    """The peak of live activations over the range, from the tensors' live intervals in the
+    Report (no graph walk)."""
     tensors = report.tensors
     all_mono = all(t.bytes is None or monotone(t.bytes) for t in tensors.values())
-    order = toposort(graph)
     if all_mono and valid[-1]:
-        e = _peak(graph, order, tensors, SimpleNamespace(bindings=corner))
-        from .analyze import evaluate
-
+        e = peak_formula(report, corner)
         return Result(key, label, amount, _int_or_none(evaluate(e, corner)), e, _pt({s: corner[s] for s in cols}),
                       "every tensor's size is monotone, so the live total at every step is: the peak is at the "
                       "upper corner", kind=kind, invalid_sizes=invalid)
     # otherwise evaluate the peak at every valid point (slow path: a Python loop)
-    import numpy as np
-
-    from .analyze import evaluate
-
     idx = np.flatnonzero(valid)
     if idx.size > 20000:
         idx = idx[np.linspace(0, idx.size - 1, 20000).astype(int)]
@@ -291,7 +272,7 @@ def _peak_over_range(report, graph, amount, label, kind, corner, cols, valid, ke
     best = None
     for i in idx:
         b = {**corner, **{s: int(cols[s][i]) for s in cols}}
-        e = _peak(graph, order, tensors, SimpleNamespace(bindings=b))
+        e = peak_formula(report, b)
         v = _int_or_none(evaluate(e, b))
         if v is not None and (best is None or v > best[0]):
             best = (v, e, {s: b[s] for s in cols})
@@ -354,8 +335,6 @@ def load_baseline(path: str) -> dict:
 
 
 def compare(report, doc: dict, max_growth: float) -> BaselineResult:
-    from .analyze import evaluate
-
     b = doc.get("bindings") or {}
     note = ""
     usable = {k: v for k, v in b.items() if k in report.symbols}

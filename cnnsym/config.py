@@ -33,6 +33,7 @@ import os
 from dataclasses import dataclass, field
 
 from .errors import CnnsymError
+from .parse import parse_amount, parse_bind, parse_dims, parse_for_all, parse_growth
 
 PREFIX = "tool.cnnsym"
 
@@ -189,8 +190,6 @@ def _check_codes(path, where, codes):
 
 
 def _check_values(path, where, entry):
-    from .budget import parse_amount, parse_bind, parse_for_all, parse_growth
-
     for k, v in entry.items():
         try:
             if k in BUDGET_KEYS:
@@ -202,8 +201,6 @@ def _check_values(path, where, entry):
             elif k == "max-growth":
                 parse_growth(v)
             elif k == "input":
-                from .analyze import parse_dims
-
                 for part in v.split(";"):
                     parse_dims(part.rpartition("=")[2].strip(), f"{where}.input")
         except CnnsymError as e:

@@ -443,17 +443,20 @@ def folded_batchnorm_adjustment(name: str, elements, params=0, batch=1):
 
 
 def apply_to_report(report, name: str):
-    """Name ``report``'s convention and add its total ("convention.total") to the totals and
-    values; the Report's own terms are unchanged."""
+    """A new Report: ``report`` named with convention ``name``, its total
+    ("convention.total") added to the totals and values. The given Report is unchanged
+    (Reports are frozen values); its own terms are never rewritten."""
+    from dataclasses import replace
+
     p = get(name)
-    report.convention = p.name
     if p.name == "cnnsym":
-        return report
+        return replace(report, convention=p.name)
     res = evaluate(report, p.name)
-    report.totals["convention.total"] = res.total
+    totals = {**report.totals, "convention.total": res.total}
+    values = report.values
     if report.bindings is not None and report.values is not None:
-        report.values["convention.total"] = report.evaluate(res.total)
-    return report
+        values = {**report.values, "convention.total": report.evaluate(res.total)}
+    return replace(report, convention=p.name, totals=totals, values=values)
 
 
 # --------------------------------------------------------------------------- text

@@ -15,7 +15,8 @@ so L stacked k x k stride-1 layers give 1 + L(k-1). ConvTranspose has fractional
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import sympy as sp
 
@@ -24,14 +25,28 @@ from .symbolic import ONE, ZERO, Expr, as_expr
 
 @dataclass(frozen=True)
 class Window:
+    """What a layer does to one spatial axis' field: ``span``, ``jump``, ``shift``. Sliding
+    windows also say how the op derived them (``kernel``, ``stride``, ``dilation``, the pads
+    actually applied at each end, ``auto_pad`` and ``ceil_mode`` as given); those are
+    descriptive and take no part in equality."""
+
     span: Expr = ZERO
     jump: Expr = ONE
     shift: Expr = ZERO
+    kernel: Optional[Expr] = field(default=None, compare=False)
+    stride: Optional[Expr] = field(default=None, compare=False)
+    dilation: Optional[Expr] = field(default=None, compare=False)
+    pads: Optional[tuple] = field(default=None, compare=False)  # (begin, end) as applied
+    auto_pad: str = field(default="NOTSET", compare=False)
+    ceil_mode: int = field(default=0, compare=False)
 
     @classmethod
-    def of(cls, kernel, stride=1, pad_begin=0, dilation=1) -> "Window":
+    def of(cls, kernel, stride=1, pad_begin=0, dilation=1, pad_end=None, auto_pad="NOTSET",
+           ceil_mode=0) -> "Window":
         ext = as_expr(dilation) * (as_expr(kernel) - 1)
-        return cls(ext, as_expr(stride), ext / 2 - as_expr(pad_begin))
+        return cls(ext, as_expr(stride), ext / 2 - as_expr(pad_begin), as_expr(kernel), as_expr(stride),
+                   as_expr(dilation), (as_expr(pad_begin), None if pad_end is None else as_expr(pad_end)),
+                   auto_pad, int(ceil_mode or 0))
 
 
 IDENTITY = Window()

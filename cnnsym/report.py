@@ -1,17 +1,41 @@
-"""The Report: everything downstream (renderers, lint, budgets, verify) reads this."""
+"""The Report: everything downstream (renderers, lint, budgets, verify) reads this.
+
+A Report is a frozen value made once by the analysis (:func:`cnnsym.analyze`); nothing
+changes it afterwards (a convention total is a new Report, see
+:func:`cnnsym.conventions.apply_to_report`). It holds what every consumer needs, so none
+of them re-walks the Graph:
+
+- ``tensors``: each graph input and node output (:class:`TensorInfo`: shape formulas,
+  dtype, bytes, receptive field, producer, and ``live``, the interval of execution steps
+  over which the tensor is held);
+- ``nodes``: one :class:`NodeResult` per node in execution order (status, parameters by
+  role, MACs and named cost terms, and ``windows``, the sliding windows the op derived:
+  kernel, stride, pads, dilation per spatial axis);
+- ``initializers``: each weight or constant with its role (trainable, buffer, constant)
+  and the node that owns it;
+- ``totals`` (formulas), ``values`` (at ``bindings``), ``constraints``, ``valid_ranges``,
+  ``smallest_input``, ``warnings``, ``errors``, ``problems``, ``unaccounted``.
+
+``report.at(H=320, W=256)`` evaluates every total elsewhere; ``report.to_json()``,
+``to_markdown()``, ``to_html()`` and the notebook display render it through the
+registered formats (:mod:`cnnsym.render`).
+"""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Optional
 
 import sympy as sp
 
+from .symbolic import as_expr
+
 SCHEMA_VERSION = 1
 CONVENTION = "cnnsym"
 
 
-@dataclass
+@dataclass(frozen=True)
 class TensorInfo:
     name: str
     shape: Optional[tuple]  # sympy dims, None if unknown
@@ -20,6 +44,22 @@ class TensorInfo:
     rf: Optional[tuple] = None  # per axis: RF or None
     producer: Optional[str] = None
     declared: bool = False  # shape taken from the file (unknown op), not derived
+    # (first, last) execution step at which the tensor is held: graph inputs from -1, a
+    # node's outputs from its step, to the step of its last reader (graph outputs and
+    # tensors nobody reads: to the end, ``Report.steps``)
+    live: Optional[tuple] = None
+
+
+@dataclass(frozen=True)
+class InitializerInfo:
+    """A weight or constant: counted once, in the strongest role any reader gives it."""
+
+    name: str
+    shape: tuple
+    dtype: int
+    numel: int
+    role: str  # trainable | buffer | constant
+    node: str  # the node it is counted at
 
 
 @lru_cache(maxsize=65536)
@@ -37,6 +77,9 @@ class NodeResult:
     macs: sp.Expr = sp.Integer(0)
     terms: dict = field(default_factory=dict)
     message: str = ""
+    # the op's sliding windows over output 0's spatial axes (receptive.Window: kernel,
+    # stride, pads, dilation, auto_pad, ceil_mode as the op derived them), () when none
+    windows: tuple = ()
 
     @cached_property
     def flops(self):  # read only once the analysis is complete
@@ -47,14 +90,14 @@ class NodeResult:
         return self.trainable + self.buffers + self.constants
 
 
-@dataclass
+@dataclass(frozen=True)
 class Constraint:
     rel: object  # sympy relational
     message: str
     node: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
     """A node whose op could not produce a shape (it raised ShapeError), structured for lint
     rules: ``kind`` is what disagrees ("channels", "features", "broadcast", "elements",
@@ -69,7 +112,7 @@ class Problem:
     got: object = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
     path: str
     kind: str
@@ -93,8 +136,137 @@ class Report:
     spatial_symbols: set = field(default_factory=set)
     symbol_defaults: dict = field(default_factory=dict)  # hyperparameter -> default value
     opset: int = 0
+    initializers: dict = field(default_factory=dict)  # name -> InitializerInfo
+    steps: int = 0  # nodes in execution order (the end of every live interval)
 
     def evaluate(self, expr, bindings=None):
         """An expression's integer value at ``bindings`` (default: the report's)."""
-        from .analyze import evaluate
         return evaluate(expr, self.bindings if bindings is None else bindings)
+
+    def at(self, **bindings) -> dict:
+        """Every total evaluated at ``bindings`` (other symbols at the report's bindings),
+        e.g. ``report.at(H=320, W=256)["macs"]``. The peak of live activations is
+        re-derived at those sizes (which tensors peak together may change)."""
+        unknown = [k for k in bindings if k not in self.symbols]
+        if unknown:
+            raise KeyError(f"{', '.join(unknown)}: not a symbol of this model (symbols: {', '.join(self.symbols) or 'none'})")
+        b = {**(self.bindings or {}), **bindings}
+        out = {k: evaluate(v, b) for k, v in self.totals.items() if k != "peak_activation_bytes"}
+        if "peak_activation_bytes" in self.totals:
+            out["peak_activation_bytes"] = evaluate(peak_formula(self, b), b)
+        return out
+
+    @property
+    def complete(self) -> bool:
+        """True when every node was counted (no unsupported op, nothing downstream of one,
+        no op in error): only then are the totals exact rather than lower bounds."""
+        return all(r.status == "ok" for r in self.nodes)
+
+    # ---------------------------------------------------------------- rendering
+    def render(self, fmt: str = "table", **options) -> str:
+        """This report as text in a registered format (``cnnsym.render.FORMATS``)."""
+        render = importlib.import_module("cnnsym.render")  # the layer above registers formats
+        return render.render(self, fmt, render.RenderOptions(**options) if options else None)
+
+    def to_json(self) -> str:
+        return self.render("json")
+
+    def to_markdown(self) -> str:
+        return self.render("markdown")
+
+    def to_html(self) -> str:
+        return self.render("html")
+
+    def _repr_html_(self) -> str:  # Jupyter
+        render = importlib.import_module("cnnsym.render")
+        if "html" in render.FORMATS:
+            return self.render("html")
+        import html
+
+        return f"<pre>{html.escape(self.render('table'))}</pre>"
+
+    def __repr__(self) -> str:
+        macs = self.totals.get("macs")
+        return (f"<Report {self.path!r}: {len(self.nodes)} nodes, symbols {', '.join(self.symbols) or 'none'}, "
+                f"macs {macs}{'' if self.complete else ' (incomplete)'}>")
+
+
+def peak_formula(report, bindings) -> sp.Expr:
+    """The bytes of the live set at the execution step that peaks at ``bindings`` (from the
+    tensors' live intervals): a formula, exact at those sizes and a lower bound elsewhere."""
+    return sp.Add(*[t.bytes for t in peak_tensors(report, bindings) if t.bytes is not None])
+
+
+def peak_tensors(report, bindings) -> list:
+    """The tensors live together at the first execution step whose live bytes, at
+    ``bindings``, are the largest (graph inputs alone before the first step)."""
+    steps = report.steps
+    starts, ends = {}, {}
+    base, base_set = 0, []
+    for t in report.tensors.values():
+        if t.live is None:
+            continue
+        lo, hi = t.live
+        if lo < 0:
+            base_set.append(t)
+            base += _val(t.bytes, bindings)
+            lo = 0
+        elif t.bytes is None:
+            continue
+        if hi < steps:
+            ends.setdefault(hi, []).append(t)
+        starts.setdefault(lo, []).append(t)
+    # the live set before the first step holds the graph inputs only
+    cur = 0
+    best, best_step = base, -1
+    for step in range(steps):
+        for t in starts.get(step, ()):
+            cur += _val(t.bytes, bindings)
+        if cur > best:
+            best, best_step = cur, step
+        for t in ends.get(step, ()):
+            cur -= _val(t.bytes, bindings)
+    if best_step < 0:
+        return base_set
+    return [t for t in report.tensors.values() if t.live is not None and t.live[0] <= best_step <= t.live[1]
+            and (t.bytes is not None or t.live[0] < 0)]
+
+
+def _val(expr, b):
+    if expr is None:
+        return 0
+    v = evaluate(expr, b)
+    return v if isinstance(v, (int, float)) or getattr(v, "is_number", False) else 0
+
+
+_EVAL_CACHE: dict = {}
+
+
+def evaluate(expr, bindings: dict):
+    """Exact integer (or rational) value of ``expr`` at ``bindings`` (names -> ints)."""
+    expr = as_expr(expr)
+    if expr.is_number:
+        return _num(expr)
+    key = (expr, tuple(sorted(bindings.items())))
+    hit = _EVAL_CACHE.get(key)
+    if hit is not None:
+        return hit
+    sub = {s: sp.Integer(bindings[s.name]) for s in expr.free_symbols if s.name in bindings}
+    v = expr.xreplace(sub)
+    out = _num(v) if v.is_number else v
+    if len(_EVAL_CACHE) > 500_000:
+        _EVAL_CACHE.clear()
+    _EVAL_CACHE[key] = out
+    return out
+
+
+def _num(v):
+    v = sp.nsimplify(v) if v.is_Float else v
+    if v.is_Integer:
+        return int(v)
+    if v.is_Rational:
+        return v
+    try:
+        return int(v) if v == int(v) else float(v)
+    except TypeError:
+        return v

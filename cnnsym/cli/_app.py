@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from .. import __version__
+from .._version import __version__
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 

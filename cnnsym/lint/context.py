@@ -7,6 +7,9 @@ import os
 from types import SimpleNamespace
 
 from . import Finding
+from ..domain import _lambdified, describe, violated
+from ..report import evaluate
+from ..symbolic import to_str
 
 SCAN_LIMIT = 1024  # sizes tried when asking "does any input size fit?"
 
@@ -73,8 +76,6 @@ class LintContext:
         """Exact value at the configured size (None without one or with unbound symbols)."""
         if not self.decidable(expr):
             return None
-        from ..analyze import evaluate
-
         return evaluate(expr, self.bindings)
 
     def at(self) -> str:
@@ -85,8 +86,6 @@ class LintContext:
         return ", ".join(f"{k}={self.bindings[k]}" for k in names)
 
     def fmt(self, expr) -> str:
-        from ..symbolic import to_str
-
         return to_str(expr)
 
     def violated(self, c):
@@ -97,8 +96,6 @@ class LintContext:
         if self.bindings is not None:
             if not syms <= set(self.bindings):
                 return None
-            from ..domain import violated
-
             return bool(violated(SimpleNamespace(constraints=[c]), self.bindings))
         if not syms or not syms <= set(self.spatial):
             return None
@@ -109,8 +106,6 @@ class LintContext:
         varied over 1..limit (jointly when ``square``, else as a grid), the rest at the
         configured size (or ``fixed``)."""
         import numpy as np
-
-        from ..domain import _lambdified
 
         key = (tuple(id(c) for c in constraints), tuple(sorted(over)), square, limit)
         if key in self._cache:
@@ -140,8 +135,6 @@ class LintContext:
     def fits(self, constraints, syms) -> str:
         """Where ``constraints`` hold, described for a message: 'H=W in 28..31' (square
         sizes) or 'H in 32k' (one axis, the others at the configured size)."""
-        from ..domain import describe
-
         syms = [s for s in self.spatial if s in syms] or sorted(syms)
         if not syms:
             return ""

@@ -23,9 +23,14 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .. import __version__
+from .. import api
+from .._version import __version__
+from ..analyze import apply_inputs
 from ..errors import CnnsymError, InputError
-from . import Finding
+from ..parse import parse_bind, parse_dims
+from ..plugins import LOADED
+from . import RULES, Finding
+from .context import LintContext, display_path
 
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "env", ".env", "node_modules", ".tox", ".nox",
              "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".cnnsym_cache", "build", "dist"}
@@ -132,8 +137,6 @@ def _dims_for(target, opts):
 def prepare(graph, dims_texts):
     """Apply the configured input to ``graph``: spatial dims become symbols bound to their
     values. Returns (bindings or None, spatial symbol names, batch symbol names, note)."""
-    from ..analyze import apply_inputs, parse_dims
-
     overrides = {}
     note = ""
     for text in dims_texts or ():
@@ -203,15 +206,9 @@ def _skipped(rules, budgets):
 
 def lint_model(target, opts, dims=None):
     """Findings of one model (no suppression applied)."""
-    from ..analyze import analyze
-    from ..frontends import load_any
-    from .context import LintContext, display_path
-
     model_opts = {}
     cfg = opts.cfg
     if cfg is not None:
-        from ..budget import parse_bind
-
         e = cfg.model_entry(target.spec)
         budgets = {k: v for k, v in cfg.budgets.items() if k.startswith("max-") and k != "max-growth"}
         budgets.update({k: v for k, v in e.items() if k.startswith("max-") and k != "max-growth"})
@@ -219,18 +216,16 @@ def lint_model(target, opts, dims=None):
         bind = e.get("bind") or cfg.budgets.get("bind") or cfg.bind
         model_opts["bind"] = parse_bind(bind) if bind else {}
     rules = opts.rules
-    graph = load_any(target.spec)
+    graph = api.load(target.spec)
     bindings, spatial, batch, note = prepare(graph, dims if dims is not None else _dims_for(target, opts))
-    report = analyze(graph, dict(bindings or {}), strict_bindings=False)
+    report = api.analyze_loaded(graph, dict(bindings or {}), strict_bindings=False)
     if report.problems and bindings:
         # an op that cannot follow a symbolic size would report a false error: retry at the
         # concrete size and keep whichever analysis has fewer problems
-        g2 = load_any(target.spec)
-        from ..analyze import apply_inputs
-
+        g2 = api.load(target.spec)
         try:
             _concrete(g2, bindings, spatial, dims if dims is not None else _dims_for(target, opts), apply_inputs)
-            r2 = analyze(g2, {}, strict_bindings=False)
+            r2 = api.analyze_loaded(g2, {}, strict_bindings=False)
             if len(r2.problems) < len(report.problems):
                 report, spatial, bindings = r2, [], {k: v for k, v in bindings.items() if k not in spatial} or None
         except CnnsymError:
@@ -242,8 +237,6 @@ def lint_model(target, opts, dims=None):
     for code, rule in rules.items():
         out.extend(rule().check(ctx) or ())
     if note:
-        from . import RULES
-
         r = RULES.get("CNS004")
         if r is not None and "CNS004" in rules:
             out.append(ctx.finding(r, None, note + ": analysed with no input size"))
@@ -251,8 +244,6 @@ def lint_model(target, opts, dims=None):
 
 
 def _concrete(graph, bindings, spatial, dims_texts, apply_inputs):
-    from ..analyze import parse_dims
-
     for text in dims_texts or ():
         name, eq, d = text.rpartition("=")
         key = name.strip() if eq else None
@@ -312,8 +303,6 @@ def _dir_digest(d):
 
 
 def _cache_key(path, extra):
-    from ..plugins import LOADED
-
     h = hashlib.sha256()
     h.update(__version__.encode())
     h.update(json.dumps(extra, sort_keys=True, default=str).encode())
@@ -364,8 +353,6 @@ def _cache_put(opts, key, value):
 # --------------------------------------------------------------------------- driver
 def _lint_file(path, opts, result, explicit_targets=()):
     """Lint every root model of one file (or the explicit targets in it)."""
-    from .context import display_path
-
     extra = {"rules": sorted(opts.rules), "inputs": opts.inputs, "targets": [t.spec for t in explicit_targets],
              "cfg": None if opts.cfg is None else {k: getattr(opts.cfg, k) for k in
                                                    ("input", "bind", "budgets", "models")}}
@@ -395,8 +382,6 @@ def _lint_file(path, opts, result, explicit_targets=()):
         except RecursionError:
             errors.append(f"{path}: too deeply nested to read")
             targets = []
-    from . import RULES
-
     for t in targets:
         models += 1
         try:

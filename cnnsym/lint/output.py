@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .. import __version__
+from .._version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}

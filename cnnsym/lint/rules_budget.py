@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 from . import Example, Rule, rule
+from ..budget import check_at, human, parse_amount
+from ..config import BUDGET_KEYS
 
 
 def _results(ctx):
     if "budget" not in ctx._cache:
-        from ..budget import check_at, parse_amount
-        from ..config import BUDGET_KEYS
-
         budgets = {k: parse_amount(v, BUDGET_KEYS[k]) for k, v in (ctx.options.get("budgets") or {}).items()
                    if k in BUDGET_KEYS}
         b = dict(ctx.bindings or {})
@@ -26,8 +25,6 @@ class _Budget(Rule):
     fix = "shrink the model, or raise the budget in [tool.cnnsym.budgets] if the growth is intended"
 
     def check(self, ctx):
-        from ..budget import human
-
         for res in _results(ctx):
             if res.key not in self.keys or res.ok or res.actual is None:
                 continue

@@ -4,6 +4,7 @@ configured input size, or, without one, at every size)."""
 from __future__ import annotations
 
 from . import Example, Rule, rule
+from ..report import Problem
 
 LINEAR = {"Gemm", "MatMul"}
 CHANNEL = {"Conv", "ConvTranspose", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
@@ -26,8 +27,6 @@ def _sides(rel):
 
 
 def _code_of(ctx, r, item):
-    from ..report import Problem
-
     op = r.node.op_type
     if isinstance(item, Problem):
         kind = item.kind
@@ -162,8 +161,6 @@ class LinearInFeatures(Rule):
         found = issues(ctx)
         if found.get("CNS103"):
             return  # the input is too small: features follow from that (CNS103)
-        from ..report import Problem
-
         for r, item in found.get(self.code, []):
             if isinstance(item, Problem):
                 v = ctx.value(item.got)
@@ -242,8 +239,6 @@ class ChannelMismatch(Rule):
     ]
 
     def check(self, ctx):
-        from ..report import Problem
-
         for r, item in issues(ctx).get(self.code, []):
             src = ctx.producer(r.node.inputs[0]) if r.node.inputs else None
             frm = f" from {ctx.describe(src)}" if src is not None else ""
@@ -328,8 +323,6 @@ class SpatialCollapse(Rule):
 
     def check(self, ctx):
         import sympy as sp
-
-        from ..report import Problem
 
         items = issues(ctx).get(self.code, [])
         if not items:
@@ -422,8 +415,6 @@ class BranchMismatch(Rule):
     ]
 
     def check(self, ctx):
-        from ..report import Problem
-
         seen = set()
         for r, item in issues(ctx).get(self.code, []):
             if r.node.name in seen:
@@ -502,8 +493,6 @@ class ReshapeMismatch(Rule):
     ]
 
     def check(self, ctx):
-        from ..report import Problem
-
         seen = set()
         for r, item in issues(ctx).get(self.code, []):
             if r.node.name in seen:
@@ -560,8 +549,6 @@ class InvalidShape(Rule):
     ]
 
     def check(self, ctx):
-        from ..report import Problem
-
         for r, item in issues(ctx).get(self.code, []):
             if isinstance(item, Problem):
                 yield ctx.finding(self, r, f"{ctx.describe(r)}: {item.message}")

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from . import Example, Rule, rule
+from ..domain import describe
+from ..report import Constraint
+from ..symbolic import imod
 
 WEIGHTED = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 # single-input ops that keep a map linear (affine): nothing between two layers that would
@@ -198,15 +201,6 @@ class LinearComposition(Rule):
                                        f"({ctx.fmt(a_in)} -> {ctx.fmt(b_out)})")
 
 
-def _window(n, nsp):
-    a = n.attrs
-    k = list(a.get("kernel_shape") or [])
-    s = list(a.get("strides") or [1] * nsp)
-    d = list(a.get("dilations") or [1] * nsp)
-    p = list(a.get("pads") or [0] * (2 * nsp))
-    return k, s, d, p
-
-
 @rule
 class StrideDropsPixels(Rule):
     """Floor division in a strided layer discards input rows or columns at the configured size.
@@ -270,28 +264,25 @@ class StrideDropsPixels(Rule):
             return
         import sympy as sp
 
-        from ..symbolic import imod
-
         for r in ctx.nodes("Conv", *POOLS):
             n = r.node
             if r.status != "ok" or not n.inputs:
-                continue
-            if n.attrs.get("auto_pad", "NOTSET") not in ("NOTSET", b"NOTSET", None, "VALID"):
-                continue
-            if n.attrs.get("ceil_mode"):
                 continue
             x = ctx.shape(n.inputs[0])
             if x is None or len(x) < 3:
                 continue
             nsp = len(x) - 2
-            k, s, d, p = _window(n, nsp)
-            if n.op_type == "Conv" and not k and len(n.inputs) > 1:
-                w = ctx.shape(n.inputs[1])
-                k = list(w[2:]) if w is not None else []
-            if len(k) != nsp or all(int(v) == 1 for v in s):
+            # the windows as the op derived them (kernel from the weight when not given,
+            # pads as applied); auto_pad SAME_* and ceil_mode keep every pixel by design
+            ws = r.windows
+            if len(ws) != nsp or any(w is None or w.kernel is None for w in ws):
                 continue
-            if n.attrs.get("auto_pad") in ("VALID", b"VALID"):
-                p = [0] * (2 * nsp)
+            if ws[0].auto_pad not in ("NOTSET", "VALID") or ws[0].ceil_mode:
+                continue
+            k, s, d = [w.kernel for w in ws], [w.stride for w in ws], [w.dilation for w in ws]
+            p = [w.pads[0] for w in ws] + [w.pads[1] for w in ws]
+            if all(int(v) == 1 for v in s):
+                continue
             for j in range(nsp):
                 sj = int(s[j])
                 if sj == 1:
@@ -318,9 +309,6 @@ class StrideDropsPixels(Rule):
 
     @staticmethod
     def _sizes(ctx, rel, sym):
-        from ..domain import describe
-        from ..report import Constraint
-
         c = Constraint(rel, "", "")
         ok = ctx.scan([c], [sym], limit=4096)
         d = describe(ok)
@@ -381,16 +369,15 @@ class PoolWithoutStride(Rule):
 
     def check(self, ctx):
         for r in ctx.nodes(*POOLS):
-            n = r.node
-            k = list(n.attrs.get("kernel_shape") or [])
-            if not k or all(int(v) == 1 for v in k):
+            ws = r.windows
+            if not ws or any(w is None or w.kernel is None for w in ws):
                 continue
-            nsp = len(k)
-            s = list(n.attrs.get("strides") or [1] * nsp)
-            p = list(n.attrs.get("pads") or [0] * (2 * nsp))
-            if any(int(v) != 1 for v in s):
+            k = [w.kernel for w in ws]
+            if all(int(v) == 1 for v in k):
                 continue
-            if any(int(v) != 0 for v in p) or n.attrs.get("auto_pad") not in (None, "NOTSET", b"NOTSET", "VALID"):
+            if any(int(w.stride) != 1 for w in ws):
+                continue
+            if any(w.pads[0] != 0 or w.pads[1] != 0 for w in ws) or ws[0].auto_pad not in ("NOTSET", "VALID"):
                 continue
             ks = "x".join(str(int(v)) for v in k)
             yield ctx.finding(self, r, f"{ctx.describe(r)} has a {ks} window with stride 1: it does not downsample, "

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Optional
 
 import sympy as sp
 
+from .. import plugins
 from ..errors import ShapeError
 from ..graph import Value
 from ..symbolic import ZERO, Expr, as_expr
@@ -86,6 +87,11 @@ class Case:
         return f"Case({self.inputs!r}, out={self.out!r}, attrs={self.attrs!r})"
 
 
+# ShapeError kind of an op whose shape operand (Reshape's shape, Slice's starts, Resize's
+# scales...) is a runtime value: the outputs are unknown (opaque), the graph is not invalid
+UNKNOWN_OPERAND = "unknown_operand"
+
+
 class Op:
     """Base class. Subclasses set ``op_type`` (the ONNX name), ``attributes`` (spec
     names and defaults), ``param_roles`` (input index -> "trainable" | "buffer") and
@@ -122,7 +128,7 @@ class Op:
         if index < len(inputs) and inputs[index] is not None:
             v = inputs[index]
             if v.value is None:
-                self.fail(f"input {index} ({attr}) must be a known constant to derive shapes")
+                self.fail(f"input {index} ({attr}) must be a known constant to derive shapes", kind=UNKNOWN_OPERAND)
             return list(v.value)
         v = self.attrs.get(attr)
         return default if v is None else v
@@ -179,9 +185,10 @@ def load_builtin_ops():
 
     for m in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{m.name}")
-    from ..plugins import load_plugins
+    plugins.load_plugins()
 
-    load_plugins()
+
+plugins.track("ops", REGISTRY, lambda k: f"{k[0] or 'ai.onnx'}::{k[1]}", load_builtin_ops)
 
 
 def numel(shape) -> Expr:

@@ -130,7 +130,9 @@ def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
     for j in range(nsp):
         o, pb = window_out(op, x_shape[2 + j], k[j], s[j], d[j], pads[j], pads[nsp + j], ap, ceil_mode, pool)
         outs.append(o)
-        windows.append(Window.of(k[j], s[j], pb, d[j]))
+        mode = _auto_pad(ap)
+        pe = 0 if mode == "VALID" else (pads[nsp + j] if mode == "NOTSET" else None)  # SAME_*: derived
+        windows.append(Window.of(k[j], s[j], pb, d[j], pe, mode, ceil_mode))
         if not o.is_number:
             cons.append((sp.Ge(o, 1), f"{op.op_type} output axis {2 + j} must be >= 1"))
         elif o < 1:
