@@ -83,7 +83,9 @@ def to_json_dict(report) -> dict:
         tot = report.totals
         return {
             "params": {k: get(f"params.{k}") for k in ("trainable", "buffers", "constants", "total")},
+            "param_bytes": {"total": get("params.bytes"), "trainable": get("params.trainable_bytes")},
             "macs": get("macs"),
+            "macs_by_precision": {k[len("macs_"):]: get(k) for k in tot if k.startswith("macs_")},
             "flops": get("flops"),
             "activation_bytes": get("activation_bytes"),
             "peak_activation_bytes": get("peak_activation_bytes"),
