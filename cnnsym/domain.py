@@ -101,14 +101,19 @@ def _lambdified(report):
                     modules=[{"numpy": np, "functools": functools}])
     kinds = [k for k, _ in exprs]
 
-    def ok(**vals):
+    def ok(count=False, **vals):
+        """Where every constraint holds; with ``count``, how many hold at each point."""
         n = max(np.size(v) for v in vals.values())
         args = [np.broadcast_to(np.asarray(vals[s.name], dtype=np.int64), (n,)) for s in syms]
-        res = np.ones(n, dtype=bool)
+        res = np.zeros(n, dtype=np.int64) if count else np.ones(n, dtype=bool)
         with np.errstate(all="ignore"):
             for kind, v in zip(kinds, f(*args)):
                 v = np.broadcast_to(np.asarray(v), (n,))
-                res &= (v == 0) if kind == "eq" else (v >= 0 if kind == "ge" else v > 0)
+                hold = (v == 0) if kind == "eq" else (v >= 0 if kind == "ge" else v > 0)
+                if count:
+                    res += hold
+                else:
+                    res &= hold
         return res
 
     return syms, ok
@@ -183,6 +188,107 @@ def describe(valid: np.ndarray) -> dict:
     return {"text": ", ".join(parts), "min": lo, "max": hi if hi < valid.size else None}
 
 
+GRID_POINTS = 200_000
+
+
+def _search(ok, names, start, groups, divisors=()):
+    """A valid point when the uniform scan finds none (dims that must equal constants or
+    each other's products, as the layer-norm function's ``H*W = 20``). ``groups``: lists
+    of symbols moved together (dims a constraint makes agree). Every combination of
+    candidate values when few, else coordinate ascent on the number of constraints that
+    hold. Candidates: 1..8, the bindings, and the divisors of the integers in the
+    constraints (sizes a graph pins are built from them)."""
+    if not groups:
+        return None
+    lead = [g[0] for g in groups]
+    cands = sorted({*range(1, 9), *(start[n] for n in lead), *divisors})
+    cands = [c for c in cands if 1 <= c <= LIMIT]
+
+    def spread(point):
+        return {m: point[g[0]] for g in groups for m in g}
+
+    if len(cands) ** len(groups) <= GRID_POINTS:
+        grid = np.meshgrid(*[np.asarray(cands)] * len(groups), indexing="ij")
+        vals = {m: start[m] for m in names}
+        vals.update(spread({n: g.reshape(-1) for n, g in zip(lead, grid)}))
+        good = np.flatnonzero(ok(**vals))
+        if good.size:
+            # the valid point nearest the bindings (relative distance)
+            dist = sum(((vals[n][good] - start[n]) / start[n]) ** 2 for n in lead)
+            k = good[int(np.argmin(dist))]
+            return {m: int(vals[m][k]) for g in groups for m in g}
+        return None
+    # from the bindings, then from all ones (sums such as past + new sequence length = 18
+    # are out of reach of one coordinate while the other sits at 224)
+    for origin in (start, {**start, **{m: 1 for g in groups for m in g}}):
+        found = _ascend(ok, names, start, groups, dict(origin))
+        if found:
+            return found
+    return None
+
+
+def _ascend(ok, names, start, groups, point):
+    axis = np.arange(1, LIMIT + 1)
+    for _ in range(4 * len(groups)):
+        improved = False
+        for g in groups:
+            vals = {m: point[m] for m in names}
+            vals.update({m: axis for m in g})
+            held = ok(count=True, **vals)
+            best = int(held.max())
+            cur = point[g[0]]
+            if cur > LIMIT or best > held[cur - 1]:
+                # of the values that hold the most, the one nearest the binding: a size
+                # pinned by "equal or one be 1" prefers the pin over 1
+                ties = np.flatnonzero(held == best) + 1
+                v = int(ties[np.argmin(np.abs(ties - start[g[0]]))])
+                point.update({m: v for m in g})
+                improved = True
+        if bool(ok(**{m: point[m] for m in names})[0]):
+            return {m: point[m] for g in groups for m in g}
+        if not improved:
+            return None
+    return None
+
+
+def _groups(report, free):
+    """Symbols that a two-symbol constraint holding whenever they are equal ties together
+    (broadcast agreement ``(a - b)(a - 1)(b - 1) = 0``, ``a = b``): a search heuristic,
+    every point it finds is checked exactly."""
+    parent = {n: n for n in free}
+
+    def root(n):
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for c in report.constraints:
+        fs = sorted(c.rel.free_symbols, key=lambda s: s.name)
+        if not isinstance(c.rel, sp.Equality) or len(fs) != 2 or not all(s.name in parent for s in fs):
+            continue
+        a, b = fs
+        try:
+            if sp.expand((c.rel.lhs - c.rel.rhs).xreplace({b: a})) == 0:
+                parent[root(b.name)] = root(a.name)
+        except (TypeError, ValueError):
+            continue
+    out = {}
+    for n in free:
+        out.setdefault(root(n), []).append(n)
+    return list(out.values())
+
+
+def _divisors_of_constants(report):
+    out = set()
+    for c in report.constraints:
+        for a in c.rel.atoms(sp.Integer):
+            v = abs(int(a))
+            if 1 < v <= LIMIT:
+                out.update(d for d in range(1, int(v ** 0.5) + 1) if v % d == 0)
+                out.update(v // d for d in range(1, int(v ** 0.5) + 1) if v % d == 0)
+    return out
+
+
 def solve(report, graph, user: dict, strict: bool = True):
     unknown = [k for k in user if k not in report.symbols]
     if unknown:
@@ -219,6 +325,14 @@ def solve(report, graph, user: dict, strict: bool = True):
             bindings.update(moved)
             notes.append("the default spatial size is outside the valid domain; evaluated at the smallest valid input "
                          + ", ".join(f"{k}={v}" for k, v in moved.items()))
+            bad = []
+    if bad and ok is not None:
+        found = _search(ok, names, {m: bindings.get(m, 1) for m in names},
+                        _groups(report, [m for m in names if m not in user]), _divisors_of_constants(report))
+        if found and not violated(report, {**bindings, **found}):
+            bindings.update(found)
+            notes.append("no uniform spatial size is valid with the other bindings; evaluated at the valid point nearest the defaults "
+                         + ", ".join(f"{k}={v}" for k, v in found.items()))
             bad = []
     if bad:
         if user and strict:

@@ -37,7 +37,25 @@ UNARY = {
 }
 BOOL_OUT = {"Not", "IsNaN", "IsInf", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
             "And", "Or", "Xor"}
-_UNARY_VALUE = {"Neg": lambda v: -v, "Abs": lambda v: sp.Abs(v), "Floor": sp.floor, "Ceil": sp.ceiling}
+
+
+def _truth(v):
+    """True/False when the symbols' assumptions decide ``v != 0``, else None."""
+    z = as_expr(v).is_zero
+    return None if z is None else not z
+
+
+def _bool(t):
+    return None if t is None else sp.Integer(int(t))
+
+
+def _not(v):
+    t = _truth(v)
+    return None if t is None else sp.Integer(int(not t))
+
+
+_UNARY_VALUE = {"Neg": lambda v: -v, "Abs": lambda v: sp.Abs(v), "Floor": sp.floor, "Ceil": sp.ceiling,
+                "Not": _not}
 
 
 class Unary(Op):
@@ -53,6 +71,8 @@ class Unary(Op):
         f = _UNARY_VALUE.get(self.op_type)
         if f is not None and x.value is not None:
             value = tuple(f(v) for v in x.value)
+            if any(v is None for v in value):  # undecided (Not of a symbolic comparison)
+                value = None
         return Inference([Value(y, dtype, value)], terms={"activation": self.weight * numel(y)},
                          rf=[same_rf(len(y))])
 
@@ -85,7 +105,29 @@ _BINARY_VALUE = {
     "Min": lambda a, b, i: sp.Min(a, b),
     "Pow": lambda a, b, i: a ** b,
     "Equal": lambda a, b, i: _equal(a, b),
+    # comparisons and logic on shape arithmetic (the expanded Attention function's GQA
+    # tests): decided by the symbols' assumptions (dims are positive), else unknown
+    "Less": lambda a, b, i: _bool((as_expr(a) - as_expr(b)).is_negative),
+    "Greater": lambda a, b, i: _bool((as_expr(a) - as_expr(b)).is_positive),
+    "LessOrEqual": lambda a, b, i: _bool((as_expr(a) - as_expr(b)).is_nonpositive),
+    "GreaterOrEqual": lambda a, b, i: _bool((as_expr(a) - as_expr(b)).is_nonnegative),
+    "And": lambda a, b, i: _and(_truth(a), _truth(b)),
+    "Or": lambda a, b, i: _bool(_not_false(_truth(a), _truth(b))),
+    "Xor": lambda a, b, i: None if _truth(a) is None or _truth(b) is None else sp.Integer(int(_truth(a) != _truth(b))),
 }
+
+
+def _and(a, b):
+    if a is False or b is False:
+        return sp.Integer(0)
+    return None if a is None or b is None else sp.Integer(1)
+
+
+def _not_false(a, b):
+    """Or of two truth values, None when undecided."""
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
 
 
 def _equal(a, b):

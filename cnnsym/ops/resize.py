@@ -37,7 +37,7 @@ import sympy as sp
 from ..graph import Value
 from ..receptive import Window
 from ..symbolic import as_expr, fdiv
-from . import Case, Inference, Op, numel, register
+from . import UNKNOWN_OPERAND, Case, Inference, Op, numel, register
 
 _TAPS = {"nearest": 1, "linear": 2, "cubic": 4}
 _HALF = ("half_pixel", "pytorch_half_pixel", "half_pixel_symmetric")
@@ -81,7 +81,7 @@ def _known(op, v, what):
     if v is None or (v.shape is not None and len(v.shape) == 1 and v.shape[0] == 0):
         return None
     if v.value is None:
-        op.fail(f"{what} must be a known constant to derive shapes")
+        op.fail(f"{what} must be a known constant to derive shapes", kind=UNKNOWN_OPERAND)
     return list(v.value)
 
 

@@ -21,7 +21,7 @@ import sympy as sp
 from ..graph import BOOL, FLOAT, FLOAT_TYPES, INT64, Initializer, Value
 from ..receptive import Window
 from ..symbolic import ONE, ZERO, as_expr, cdiv, fdiv
-from . import Case, Inference, Op, numel, register, same_rf
+from . import UNKNOWN_OPERAND, Case, Inference, Op, numel, register, same_rf
 from ._broadcast import broadcast
 
 VALUE_LIMIT = 1024
@@ -97,7 +97,7 @@ def _axes(op, axes, rank, what="axes"):
 def _scalar(op, v: Value, what):
     """The single known element of a scalar or one-element tensor."""
     if v is None or v.value is None:
-        op.fail(f"{what} must be a known constant to derive shapes")
+        op.fail(f"{what} must be a known constant to derive shapes", kind="" if v is None else UNKNOWN_OPERAND)
     if len(v.value) != 1:
         op.fail(f"{what} must have one element, got {len(v.value)}")
     return as_expr(v.value[0])
@@ -775,6 +775,9 @@ class Pad(Op):
         Case(("N,C,H,W", "4", None, "2"), "N,C,H-1,W+4", values={1: (1, 2, -2, 2), 3: (-2, -1)}, opset=18),
         Case(("N,C,H,W", "8"), "N,C,H+4,W", mode="reflect", values={1: (0, 0, 2, 0, 0, 0, 2, 0)}),
         Case(("3", "2"), "5", values={0: (1, 2, 3), 1: (1, 1)}, value=(0, 1, 2, 3, 0)),
+        # known data, axes=[1]: np.pad([[1, 2], [3, 4]], ((0, 0), (1, 1))) = [[0, 1, 2, 0], [0, 3, 4, 0]]
+        Case(("2,2", "2", None, "1"), "2,4", values={0: (1, 2, 3, 4), 1: (1, 1), 3: (1,)}, opset=18,
+             value=(0, 1, 2, 0, 0, 3, 4, 0)),
         Case(("N,C,2,W", "8"), raises="reflect", mode="reflect", values={1: (0, 0, 2, 0, 0, 0, 0, 0)}),
     ]
 
@@ -795,7 +798,7 @@ class Pad(Op):
         out = list(x.shape)
         rf = [((0, i, None),) for i in range(r)]
         cons = []
-        widths = [(0, 0)] * r
+        widths = [(ZERO, ZERO)] * r  # sympy zeros: axes the ``axes`` input leaves alone
         for j, a in enumerate(axes):
             d, pb, pe = x.shape[a], pads[j], pads[k + j]
             out[a] = sp.expand(d + pb + pe)
