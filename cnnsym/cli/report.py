@@ -1,11 +1,12 @@
 """``cnnsym report``: the symbolic report of one model."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from ._app import EXIT_INVALID, _console, _run_guarded, _write, analyze_model, main
+from ._app import EXIT_INVALID, _console, _Fail, _run_guarded, _write, analyze_model, main
 
 REPORT_HELP = """Analyse an ONNX MODEL symbolically: every node's output shape as a formula in the
 input's symbols, its parameters, MACs and other cost terms, its output's memory and
@@ -37,9 +38,14 @@ Exit status:
 @click.option("--bind", "-b", "binds", multiple=True, metavar="SYM=VAL,...",
               help="Where values are evaluated, e.g. height=320,width=256. Default: static dims, "
                    "else batch 1 and 224 for spatial dims (stated in the output). Repeatable.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]),
-              default="table", show_default=True, help="Output format (json: see docs/json.md).")
+@click.option("--format", "-f", "fmt", default="table", show_default=True, metavar="FORMAT",
+              help="Output format: a registered report format (table, json, markdown, csv, and those "
+                   "plugins add; json: see docs/json.md).")
 @click.option("--wide", "-w", is_flag=True, help="Table: add the shape and MACs formulas per node.")
+@click.option("--all-nodes", "all_nodes", is_flag=True,
+              help="Table: list small constants and shape-arithmetic nodes too (folded by default).")
+@click.option("--width", type=click.IntRange(40), default=None, metavar="COLUMNS",
+              help="Table width (default: the terminal's; when piped, $COLUMNS, else 80).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               metavar="FILE", help="Write to FILE instead of standard output.")
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS",
@@ -50,10 +56,11 @@ Exit status:
 @click.option("--symbolic", "symbolic", default="", metavar="NAME,...",
               help="Source models: integer constructor arguments to keep as symbols (params and MACs "
                    "become polynomials in them, evaluated at their defaults).")
-def report_cmd(model, inputs, binds, fmt, wide, output, timeout, convention, symbolic):
+def report_cmd(model, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic):
     from .conventions import apply_convention, check_convention
 
     _run_guarded(lambda: check_convention(convention), model)
+    form = _run_guarded(lambda: _format(fmt), model)
     if _lists_models(model, fmt, output):
         return
     syms = [x.strip() for x in symbolic.split(",") if x.strip()]
@@ -61,18 +68,17 @@ def report_cmd(model, inputs, binds, fmt, wide, output, timeout, convention, sym
                        model)
 
     def emit():
-        from .. import render
+        from ..render import RenderOptions
 
-        if fmt == "json":
-            _write(render.render_json(rep), output)
-        elif fmt == "markdown":
-            _write(render.render_markdown(rep), output)
-        elif fmt == "csv":
-            _write(render.render_csv(rep), output)
-        elif output is not None:
-            _write(render.render_table_text(rep, wide), output)
+        tty = output is None and sys.stdout.isatty()
+        opts = RenderOptions(wide=wide, width=width or (None if tty else _piped_width(wide)), show_all_nodes=all_nodes)
+        if tty and form.console is not None:
+            console = _console(None, wide)
+            if width:
+                console.width = width
+            form.console(rep, console, opts)
         else:
-            render.render_table(rep, _console(None, wide), wide)
+            _write(form.render(rep, opts), output)
 
     _run_guarded(emit, model)
     if rep.errors or rep.bindings is None:
@@ -100,3 +106,15 @@ def _lists_models(model, fmt, output) -> bool:
     return True
 
 
+def _format(name):
+    from ..render import FORMATS
+
+    if name not in FORMATS:
+        raise _Fail(f"--format: {name!r} is not a report format (formats: {', '.join(FORMATS)})")
+    return FORMATS[name]
+
+
+def _piped_width(wide: bool) -> int:
+    """Piped or written to a file: $COLUMNS when set, else 80 (160 with --wide)."""
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) >= 40 else (160 if wide else 80)

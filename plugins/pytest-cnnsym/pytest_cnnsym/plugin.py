@@ -43,14 +43,10 @@ def _resolve(root, model):
 
 
 def _analyse(root, model, input=None, bind=None):
-    from cnnsym.analyze import analyze, apply_inputs, parse_dims
-    from cnnsym.budget import parse_bind
-    from cnnsym.frontends import load_any
+    import cnnsym
 
-    graph = load_any(_resolve(root, model))
-    if input:
-        apply_inputs(graph, {None: parse_dims(input)})
-    return graph, analyze(graph, parse_bind(bind) if bind else {}, strict_bindings=True)
+    # the library API: the same pipeline (and plugin loading) as `cnnsym report`
+    return None, cnnsym.analyze(_resolve(root, model), input=input or None, bind=bind or None)
 
 
 _CACHE = _Cache()
@@ -106,7 +102,7 @@ def _check(item, marker):
         if rep.errors:
             pytest.fail(f"cnnsym: {model} is invalid: {rep.errors[0]}", pytrace=False)
         if kw.get("for_all"):
-            results = check_range(rep, budgets, parse_for_all(kw["for_all"]), rep.bindings, graph)
+            results = check_range(rep, budgets, parse_for_all(kw["for_all"]), rep.bindings)
             where = f"over {kw['for_all']}"
         else:
             results = check_at(rep, budgets, rep.bindings)
