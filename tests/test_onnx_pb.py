@@ -117,3 +117,77 @@ def test_exotic_types_go_through_onnx():
     t = helper.make_tensor("t", TensorProto.BFLOAT16, [2], [1.5, -2.0])
     assert _onnxpb.tensor_values(t) == tuple(x.item() for x in numpy_helper.to_array(t).reshape(-1))
     assert onnx.ModelProto is _onnxpb.proto().ModelProto or _onnxpb.proto() is onnx
+
+
+# ---- skipping weight bytes before parsing (cnnsym/frontends/_onnxwire.py)
+
+def _conv_model(w_bytes=None, dtype=np.float32):
+    w = np.arange(16 * 8 * 3 * 3).astype(dtype).reshape(16, 8, 3, 3)  # 1152 elements: stripped
+    wt = numpy_helper.from_array(w, "w")
+    if w_bytes is not None:
+        wt.raw_data = w_bytes
+    shape = numpy_helper.from_array(np.array([1, -1], np.int64), "shape")  # small: kept, read
+    scale = numpy_helper.from_array(np.array([0.5, 2.0], np.float32), "scale")  # small float
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8, "H", "W"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Reshape", ["c", "shape"], ["y"])]
+    g = helper.make_graph(nodes, "g", [x], [y], [wt, shape, scale])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _summary(path):
+    from cnnsym.errors import InputError
+    from cnnsym.frontends.onnx import load
+
+    try:
+        g = load(str(path))
+    except InputError as e:
+        return f"error: {e}"
+    return {k: (v.shape, v.dtype, v.value, v.external, v.data_missing, v.pending() if v.pending else None)
+            for k, v in g.initializers.items()}
+
+
+@pytest.mark.parametrize("case", ["plain", "size_mismatch", "float16", "int64_weights"])
+def test_lean_read_equals_full_parse(tmp_path, monkeypatch, case):
+    import cnnsym.frontends.onnx as fe
+
+    m = {"plain": lambda: _conv_model(),
+         "size_mismatch": lambda: _conv_model(w_bytes=b"\0" * 4000),
+         "float16": lambda: _conv_model(dtype=np.float16),
+         "int64_weights": lambda: _conv_model(dtype=np.int64)}[case]()
+    p = tmp_path / "m.onnx"
+    p.write_bytes(m.SerializeToString())
+    monkeypatch.setattr(fe, "LEAN_MIN_BYTES", 1 << 62)
+    full = _summary(p)
+    monkeypatch.setattr(fe, "LEAN_MIN_BYTES", 0)
+    assert fe._decode_lean(str(p))[1] == {0: len(m.graph.initializer[0].raw_data)}
+    assert _summary(p) == full
+    if case == "size_mismatch":
+        assert "holds 4000 bytes" in full
+
+
+def test_lean_model_is_the_model_minus_big_raw_data(tmp_path):
+    from cnnsym.frontends._onnxwire import lean_bytes
+    from cnnsym.frontends.onnx import STRIPPABLE
+
+    m = _conv_model()
+    data = m.SerializeToString()
+    lean, sizes = lean_bytes(data, onnx, STRIPPABLE)
+    assert len(lean) < len(data) - 4000
+    got = onnx.ModelProto()
+    got.ParseFromString(lean)
+    expected = onnx.ModelProto()
+    expected.CopyFrom(m)
+    for i in sizes:
+        expected.graph.initializer[i].ClearField("raw_data")
+    assert got == expected
+
+
+def test_lean_walk_gives_up_on_truncated_files():
+    from cnnsym.frontends._onnxwire import lean_bytes
+    from cnnsym.frontends.onnx import STRIPPABLE
+
+    data = _conv_model().SerializeToString()
+    for cut in (len(data) - 1, len(data) // 2, 7):
+        assert lean_bytes(data[:cut], onnx, STRIPPABLE) is None
