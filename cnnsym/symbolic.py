@@ -144,13 +144,23 @@ def readable(e: Expr) -> Expr:
         return e
     repl = {}
     for f in e.atoms(sp.floor):
-        num, den = sp.fraction(sp.together(f.args[0]))
-        if not _is_pos_int(den) or den == 1:
-            continue
-        const = num.as_coeff_Add()[0]
-        if const == den - 1:
-            repl[f] = sp.ceiling((num - const) / den, evaluate=False)
+        c = _as_ceiling(f)
+        if c is not None:
+            repl[f] = c
     return e.xreplace(repl) if repl else e
+
+
+@lru_cache(maxsize=65536)
+def _as_ceiling(f):
+    """``ceiling(P/q)`` for ``f = floor((P + q - 1)/q)``, else None. Cached per floor: the same
+    few floors recur in every shape of a network (``together`` dominated the JSON output)."""
+    num, den = sp.fraction(sp.together(f.args[0]))
+    if not _is_pos_int(den) or den == 1:
+        return None
+    const = num.as_coeff_Add()[0]
+    if const == den - 1:
+        return sp.ceiling((num - const) / den, evaluate=False)
+    return None
 
 
 @lru_cache(maxsize=262144)
