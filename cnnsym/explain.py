@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
+
+import math
 
 import sympy as sp
 
@@ -43,8 +45,7 @@ class Step:
     note: str = ""
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "formula": self.formula, "substituted": list(self.substituted),
-                "value": self.value, "symbolic": self.symbolic, "note": self.note}
+        return {**asdict(self), "substituted": list(self.substituted)}
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,7 @@ class Explanation:
         raise KeyError(label)
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "layer": self.layer, "op_type": self.op_type, "module": self.module,
-                "input_shape": self.input_shape, "output_shape": self.output_shape,
-                "bindings": dict(self.bindings), "convention": self.convention, "summary": self.summary,
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "bindings": dict(self.bindings),
                 "steps": [s.to_dict() for s in self.steps], "notes": list(self.notes)}
 
     def to_json(self) -> str:
@@ -78,10 +77,8 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Explanation":
-        steps = tuple(Step(s["label"], s["formula"], tuple(s["substituted"]), s["value"], s.get("symbolic", ""),
-                           s.get("note", "")) for s in d["steps"])
-        return cls(d["model"], d["layer"], d["op_type"], d["module"], d["input_shape"], d["output_shape"],
-                   dict(d["bindings"]), d["convention"], d["summary"], steps, tuple(d["notes"]))
+        steps = tuple(Step(**{**s, "substituted": tuple(s["substituted"])}) for s in d["steps"])
+        return cls(**{**d, "steps": steps, "notes": tuple(d["notes"])})
 
     def to_text(self) -> str:
         where = f" (module {self.module})" if self.module and self.module != self.layer else ""
@@ -111,28 +108,18 @@ class Explanation:
 
 # --------------------------------------------------------------------------- helpers
 def fmt(v) -> str:
-    """A value as the lecture writes it: 3,216; 64 KiB stays in the note."""
-    if isinstance(v, bool) or v is None:
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+    """A value as the lecture writes it: 3,216."""
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
 def _num(report, e):
     """The value of ``e`` at the report's bindings: int, a fraction string, or None."""
-    if e is None:
-        return None
-    e = sp.sympify(e)
-    if not e.free_symbols:
-        return int(e) if e.is_integer else str(sp.nsimplify(e))
-    if report.bindings is None:
+    if e is None or (sp.sympify(e).free_symbols and report.bindings is None):
         return None
     try:
-        v = sp.sympify(e).subs({sp.Symbol(k): val for k, val in report.bindings.items()})
-        if v.free_symbols:
-            return report.evaluate(e)
-        return int(v) if v.is_integer else str(sp.nsimplify(v))
+        v = sp.sympify(e).subs({s: report.bindings[s.name] for s in sp.sympify(e).free_symbols
+                                if s.name in report.bindings})
+        return (int(v) if v.is_integer else str(sp.nsimplify(v))) if not v.free_symbols else None
     except Exception:  # noqa: BLE001 - a value we cannot reach is shown as a formula only
         return None
 
@@ -149,8 +136,7 @@ def _v(report, e) -> str:
     return to_str(e) if n is None else fmt(n)
 
 
-def _x(parts) -> str:
-    return " x ".join(parts)
+_x = " x ".join
 
 
 def _same(a, b) -> bool:
@@ -164,18 +150,12 @@ def _shape(report, name):
 
 def _shape_text(report, name) -> str:
     s = _shape(report, name)
-    if s is None:
-        return "?"
-    return "x".join(_v(report, d) for d in s)
+    return "?" if s is None else "x".join(_v(report, d) for d in s)
 
 
 def _weight_shape(report, name):
-    if not name:
-        return None
-    init = report.initializers.get(name)
-    if init is not None:
-        return tuple(sp.Integer(d) for d in init.shape)
-    return _shape(report, name)
+    init = report.initializers.get(name) if name else None
+    return tuple(sp.Integer(d) for d in init.shape) if init is not None else _shape(report, name)
 
 
 def _module_path(name: str) -> str:
@@ -437,6 +417,59 @@ def _doc_summary(op_type, domain) -> str:
     return " ".join(doc.split("\n\n")[0].split())
 
 
+def _taps_inside(H: int, Ho: int, k: int, s: int, d: int, pb: int) -> int:
+    """(output position, kernel tap) pairs along one axis whose input index lies inside
+    0..H-1 (the rest read padding): the axis' factor of the dense matrix's nonzeros."""
+    return sum(1 for o in range(Ho) for j in range(k) if 0 <= o * s - pb + j * d < H)
+
+
+def _linear_operator_steps(report, res, x, y, w):
+    """Convolution as a sparse linear operator (per sample): the dense matrix's size, its
+    nonzeros counted exactly (fewer at padded borders), density and parameter sharing."""
+    if x is None or y is None or w is None or len(y) < 3 or len(res.windows) != len(y) - 2:
+        return [], []
+    C_out, C_in_g, C_in = w[0], w[1], x[1]
+    rows, cols = sp.Mul(C_out, *y[2:]), sp.Mul(C_in, *x[2:])
+    ax = AXES.get(len(y) - 2, ())
+    steps = [Step("dense matrix", "(C_out x " + " x ".join(f"{a}_out" for a in ax) + ") x (C_in x " + " x ".join(ax) + ")",
+                  (f"({_x([_v(report, d) for d in (C_out, *y[2:])])}) x ({_x([_v(report, d) for d in (C_in, *x[2:])])})",
+                   f"{_v(report, rows)} x {_v(report, cols)}"), _num(report, rows * cols), _sym(rows * cols),
+                  "the convolution of one sample written as one matrix on the flattened input")]
+    per_axis, vals = [], []
+    for i, win in enumerate(res.windows):
+        nums = [_num(report, e) for e in (x[2 + i], y[2 + i], win.kernel, win.stride,
+                                          win.dilation if win.dilation is not None else 1, win.pads[0] if win.pads else 0)]
+        if not all(isinstance(v, int) for v in nums):
+            return steps, ["the nonzeros need integer sizes at the bindings"]
+        vals.append(nums)
+        per_axis.append(_taps_inside(*nums))
+    taps = [v[1] * v[2] for v in vals]  # without padding: every output position reads k taps
+    cc = _num(report, C_out * C_in_g)
+    nnz = cc * math.prod(per_axis) if isinstance(cc, int) else None
+    upper = " x ".join(["outputs", "C_in/g"] + [f"k_{a.lower()}" for a in ax])
+    subs = [f"{_v(report, C_out)} x {_v(report, C_in_g)} x " + " x ".join(str(p) for p in per_axis)]
+    note = ("per axis: (output position, tap) pairs inside the input, " +
+            ", ".join(f"{a}: {p} of {t}" for a, p, t in zip(ax, per_axis, taps)) +
+            (" (the rest read padding)" if per_axis != taps else " (none reads padding)"))
+    steps.append(Step("nonzeros", f"{upper}, less the taps that read padding", tuple(subs), nnz, "", note))
+    total = _num(report, rows * cols)
+    if nnz is not None and total:
+        steps.append(Step("density", "nonzeros / matrix entries", (f"{nnz:,} / {total:,}",), f"{nnz / total:.4%}"))
+        weights = _num(report, sp.Mul(*w))
+        if weights:
+            steps.append(Step("sharing factor", "nonzeros / weights (how often each weight is reused)",
+                              (f"{nnz:,} / {weights:,}",), f"{nnz / weights:.2f}"))
+    strides = [v[3] for v in vals]
+    if all(st == 1 for st in strides):
+        eq = "stride 1: translation equivariant (a shift of the input by one shifts the output by one, away from the borders)"
+    else:
+        jumps = [f for f in (report.tensors[res.node.outputs[0]].rf or ()) if f is not None]
+        j = ", ".join(_v(report, f.stride) for f in jumps[-len(strides):]) if jumps else ""
+        eq = (f"stride {', '.join(map(str, strides))}: equivariant only to input shifts that are multiples of the stride"
+              + (f" (the output's jump in input pixels: {j})" if j else ""))
+    return steps, [eq]
+
+
 # --------------------------------------------------------------------------- per op
 def _explain_node(report, res, convention):
     node = res.node
@@ -444,7 +477,7 @@ def _explain_node(report, res, convention):
     x_name = node.inputs[0] if node.inputs else None
     y_name = node.outputs[0] if node.outputs else None
     x, y = _shape(report, x_name), _shape(report, y_name)
-    steps, notes = [], []
+    steps, notes, lin_steps, lin_notes = [], [], [], []
     if res.status != "ok":
         notes.append(f"the node is {res.status}: {res.message or 'not counted'}; its counts are not known "
                      "(the model's totals are lower bounds)")
@@ -467,14 +500,13 @@ def _explain_node(report, res, convention):
             ks = [f"k_{a.lower()}" for a in AXES.get(len(k), ())]
             steps += _mac_steps(report, res, " x ".join(["C_in/g"] + ks),
                                 [_v(report, d) for d in w[1:]], sp.Mul(*w[1:]), y_name)
+            lin_steps, lin_notes = _linear_operator_steps(report, res, x, y, w)
         elif w is not None and x is not None:
             xs = sp.Mul(*x)
-            per = sp.Mul(*w[1:])
-            steps.append(Step("MACs", "input values x C_out/g x k...",
-                              (f"{_v(report, xs)} x {_x([_v(report, d) for d in w[1:]])}",),
-                              _num(report, res.macs), _sym(res.macs)))
-            if not _same(_num(report, xs * per), _num(report, res.macs)):
-                notes.append("the report's MACs differ from input values x C_out/g x k (see the op's formula)")
+            note = "" if _same(_num(report, xs * sp.Mul(*w[1:])), _num(report, res.macs)) else \
+                "the report counts otherwise (see the op's formula)"
+            steps.append(Step("MACs", "input values x C_out/g x k...", (f"{_v(report, xs)} x {_x([_v(report, d) for d in w[1:]])}",),
+                              _num(report, res.macs), _sym(res.macs), note))
         if g != 1:
             notes.append(f"groups g = {g}: each output channel sees C_in/g input channels")
     elif op in LINEAR:
@@ -529,6 +561,8 @@ def _explain_node(report, res, convention):
     else:
         steps += _terms_steps(report, res)
     steps.append(_flops_step(report, res, convention))
+    steps += lin_steps
+    notes += lin_notes
     rf, rf_notes = _rf_steps(report, res)
     steps += rf
     notes += rf_notes

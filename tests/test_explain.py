@@ -158,3 +158,38 @@ def test_cli(tmp_path):
     assert "no layer 'nope'" in r.output and "lecture.py" in r.output and len(r.output.strip().splitlines()) == 1
     assert run("explain", f"{LECTURE}::LectureConv", "conv", "-c", "nope").exit_code == 2
     assert run("explain", str(tmp_path / "missing.onnx"), "conv").exit_code == 2
+
+
+@pytest.mark.parametrize("cin,cout,g,h,w,k,s,p,d", [
+    (8, 16, 1, 12, 10, 5, 1, 2, 1),  # the lecture's layer, smaller input
+    (2, 3, 1, 7, 6, 3, 2, 1, 1),
+    (4, 4, 2, 9, 8, 3, 1, 2, 2),  # groups and dilation, padding wider than the dilated reach
+    (3, 2, 1, 5, 7, 4, 3, 0, 1),
+])
+def test_linear_operator_against_an_explicit_dense_matrix(cin, cout, g, h, w, k, s, p, d):
+    torch = pytest.importorskip("torch")
+    weight = torch.rand(cout, cin // g, k, k) + 0.5  # no zero weights: every tap is a nonzero
+    # the dense matrix: column j is the conv applied to the j-th basis input
+    eye = torch.eye(cin * h * w).reshape(cin * h * w, cin, h, w)
+    dense = torch.nn.functional.conv2d(eye, weight, stride=s, padding=p, dilation=d, groups=g)
+    dense = dense.reshape(cin * h * w, -1).T  # rows: outputs, cols: inputs
+    node = helper.make_node("Conv", ["x", "W"], ["y"], name="conv", kernel_shape=[k, k], strides=[s, s],
+                            pads=[p, p, p, p], dilations=[d, d], group=g)
+    gr = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", T.FLOAT, [1, cin, h, w])],
+                           [helper.make_tensor_value_info("y", T.FLOAT, None)],
+                           [numpy_helper.from_array(weight.numpy(), "W")])
+    ex = cnnsym.explain(helper.make_model(gr, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "conv")
+    nnz = int((dense != 0).sum())
+    assert ex.step("dense matrix").value == dense.shape[0] * dense.shape[1]
+    assert ex.step("nonzeros").value == nnz
+    assert ex.step("density").value == f"{nnz / dense.numel():.4%}"
+    assert ex.step("sharing factor").value == f"{nnz / weight.numel():.2f}"
+
+
+def test_lecture_linear_operator(lecture):
+    # rows 16 x 32 x 32 = 16,384; cols 8 x 32 x 32 = 8,192
+    assert lecture.step("dense matrix").substituted[-1] == "16,384 x 8,192"
+    # per axis 32 positions x 5 taps = 160, less 2 + 1 taps on the padding at each end = 154;
+    # 16 x 8 x 154 x 154 = 3,035,648
+    assert lecture.step("nonzeros").value == 3035648
+    assert any("translation equivariant" in n for n in lecture.notes)
