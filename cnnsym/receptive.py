@@ -72,6 +72,15 @@ def join(fields: list) -> tuple:
     first = fields[0]
     if all(f == first for f in fields[1:]):
         return first, False
+    if any(f.stride == 0 for f in fields):
+        # a field every unit shares (jump 0: a global pool broadcast back over the map)
+        # absorbs the others: the union at unit 0, for every unit; exact within the image
+        # when the shared field covers what the other branches see (a global pool's does)
+        lo = min(f.offset - (f.size - 1) / 2 for f in fields) if all(f.size.is_number and f.offset.is_number for f in fields) \
+            else sp.Min(*(f.offset - (f.size - 1) / 2 for f in fields))
+        hi = max(f.offset + (f.size - 1) / 2 for f in fields) if all(f.size.is_number and f.offset.is_number for f in fields) \
+            else sp.Max(*(f.offset + (f.size - 1) / 2 for f in fields))
+        return RF(hi - lo + 1, ZERO, (lo + hi) / 2), False
     los = [f.offset - (f.size - 1) / 2 for f in fields]
     his = [f.offset + (f.size - 1) / 2 for f in fields]
     strides = {f.stride for f in fields}

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..symbolic import ONE
+from ..receptive import Window
+from ..symbolic import ONE, ZERO
+
+BROADCAST = Window(ZERO, ZERO, ZERO)
 
 
 def broadcast(op, shapes):
@@ -51,5 +54,8 @@ def broadcast(op, shapes):
                              f"{op.op_type} inputs must agree on axis {i} ({first} vs {d}) or one be 1"))
                 first = sp.Max(first, d) * sp.Min(1, first, d)
             out.append(first)
-        rf.append(tuple((idx, j, None) for idx, j, d in dims if d == out[-1] or len(dims) == 1) or None)
+        # an axis of extent 1 broadcast over the output (a pooled branch expanded back over
+        # the map) gives every output unit its one unit's field: jump 0
+        rf.append(tuple((idx, j, None if d == out[-1] or len(dims) == 1 else BROADCAST)
+                        for idx, j, d in dims if d == out[-1] or len(dims) == 1 or d == ONE) or None)
     return tuple(out), cons, tuple(rf)

@@ -115,6 +115,9 @@ class _ResizeBase(Op):
             if not resized or i < 2 or len(x.shape) < 3:
                 rf.append(((0, i, None),))
                 continue
+            if d == 1:  # one unit resized to many: every output unit has its field (jump 0)
+                rf.append(((0, i, Window(sp.Integer(0), sp.Integer(0), sp.Integer(0))),))
+                continue
             scale = scales[i] if scales is not None else o / d
             jump = 1 / scale
             span = sp.Integer(taps - 1)
