@@ -7,10 +7,8 @@
 and so on for output values, bytes, MACs per output and in total, FLOPs under a counting
 convention, and the receptive field composed from the layer's input field.
 
-Everything is read from the Report (shapes, windows, initializers, per-node counts); the
-value of each step is the Report's own where it has one, and a step whose hand arithmetic
-disagrees with the Report says so rather than printing either number silently.
-"""
+Everything is read from the Report; each step's value is the Report's own, and a step whose
+hand arithmetic disagrees with it says so."""
 from __future__ import annotations
 
 import difflib
@@ -24,7 +22,7 @@ import sympy as sp
 from . import api, conventions
 from .errors import InputError
 from .ops import lookup
-from .receptive import RF
+from .receptive import RF, Window
 from .symbolic import to_str
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -150,7 +148,7 @@ def _shape(report, name):
 
 def _shape_text(report, name) -> str:
     s = _shape(report, name)
-    return "?" if s is None else "x".join(_v(report, d) for d in s)
+    return "?" if s is None else "x".join(_v(report, d).replace(",", "") for d in s)
 
 
 def _weight_shape(report, name):
@@ -213,7 +211,7 @@ def _params_step(report, res, w, bias, C_in_g_label="C_in/g"):
         syms = "C_in x (C_out/g x " + " x ".join(f"k_{a.lower()}" for a in AXES.get(len(w) - 2, ())) + ")"
         per = [_v(report, d) for d in w[1:]]
         words = syms + (" + C_out" if bias else "")
-        s1 = f"{_v(report, w[0])} x ({_x(per)})" + (f" + {_v(report, out)} x g" if bias else "")
+        s1 = f"{_v(report, w[0])} x ({_x(per)})" + (f" + {_v(report, out * node.attrs.get('group', 1))}" if bias else "")
         return Step("params", words, (s1,), _num(report, res.params), _sym(res.params))
     if node.op_type in LINEAR:
         trans = bool(node.attrs.get("transB", 0)) if node.op_type == "Gemm" else False
@@ -241,8 +239,14 @@ def _extent_steps(report, res, x, y):
         return steps
     names = AXES.get(len(res.windows), tuple(f"x{i}" for i in range(len(res.windows))))
     transpose = res.node.op_type == "ConvTranspose"
-    out_pad = list(res.node.attrs.get("output_padding", []) or [])
-    for i, (w, a) in enumerate(zip(res.windows, names)):
+    at = res.node.attrs
+    out_pad = list(at.get("output_padding", []) or [])
+    wins = res.windows
+    if transpose and at.get("kernel_shape"):  # its windows map output to input: rebuild from the attributes
+        r = len(at["kernel_shape"])
+        pads, st, dl = at.get("pads") or [0] * 2 * r, at.get("strides") or [1] * r, at.get("dilations") or [1] * r
+        wins = tuple(Window.of(at["kernel_shape"][i], st[i], pads[i], dl[i], pads[r + i]) for i in range(r))
+    for i, (w, a) in enumerate(zip(wins, names)):
         if w.kernel is None:
             continue
         H, Ho = x[2 + i], y[2 + i]
@@ -365,23 +369,22 @@ def _rf_steps(report, res):
     rfs = rfs[-len(res.windows):] if len(rfs) >= len(res.windows) else rfs
     names = AXES.get(len(res.windows), tuple(f"x{i}" for i in range(len(res.windows))))
     for a, f, w in zip(names, rfs, res.windows):
-        if f is None or w.kernel is None:
+        if f is None:
             continue
-        d = w.dilation if w.dilation is not None else 1
-        p = w.pads[0] if w.pads else 0
         out = RF(f.size, f.stride, f.offset).through(w)
-        ext = d * (w.kernel - 1)
-        steps.append(Step(f"RF size ({a})", "size' = size + d(k-1) x jump",
-                          (f"{_v(report, f.size)} + {_v(report, d)} x ({_v(report, w.kernel)} - 1) x {_v(report, f.stride)}",),
-                          _num(report, out.size), _sym(out.size),
-                          f"the input's field: size {_v(report, f.size)}, jump {_v(report, f.stride)}, "
-                          f"offset {_v(report, f.offset)}"))
-        steps.append(Step(f"RF jump ({a})", "jump' = jump x s",
-                          (f"{_v(report, f.stride)} x {_v(report, w.stride if w.stride is not None else w.jump)}",),
-                          _num(report, out.stride), _sym(out.stride)))
-        steps.append(Step(f"RF offset ({a})", "offset' = offset + (d(k-1)/2 - p) x jump",
-                          (f"{_v(report, f.offset)} + ({_v(report, ext)}/2 - {_v(report, p)}) x {_v(report, f.stride)}",),
-                          _num(report, out.offset), _sym(out.offset)))
+        V = lambda e: _v(report, e)  # noqa: E731
+        if w.kernel is not None:
+            d, p = (w.dilation if w.dilation is not None else 1), (w.pads[0] if w.pads else 0)
+            forms = ("size' = size + d(k-1) x jump", "jump' = jump x s", "offset' = offset + (d(k-1)/2 - p) x jump")
+            subs = (f"{V(f.size)} + {V(d)} x ({V(w.kernel)} - 1) x {V(f.stride)}", f"{V(f.stride)} x {V(w.stride)}",
+                    f"{V(f.offset)} + ({V(d * (w.kernel - 1))}/2 - {V(p)}) x {V(f.stride)}")
+        else:  # a window the op derived without a kernel (upsampling, transposed convolution)
+            forms = ("size' = size + span x jump", "jump' = jump x j", "offset' = offset + shift x jump")
+            subs = (f"{V(f.size)} + {V(w.span)} x {V(f.stride)}", f"{V(f.stride)} x {V(w.jump)}",
+                    f"{V(f.offset)} + {V(w.shift)} x {V(f.stride)}")
+        for i, (lab, e) in enumerate((("size", out.size), ("jump", out.stride), ("offset", out.offset))):
+            note = f"the input's field: size {V(f.size)}, jump {V(f.stride)}, offset {V(f.offset)}" if i == 0 else ""
+            steps.append(Step(f"RF {lab} ({a})", forms[i], (subs[i],), _num(report, e), _sym(e), note))
         if yout is not None and yout.rf is not None:
             got = [g for g in yout.rf if g is not None][-len(res.windows):]
             j = names.index(a)
@@ -394,13 +397,12 @@ def _rf_steps(report, res):
 def _count_steps(report, res):
     """Trainable/buffer/constant parameter counts as the report holds them."""
     steps = []
-    for label, e in (("trainable params", res.trainable), ("buffers", res.buffers), ("constants", res.constants)):
+    for label, role, e in (("trainable params", "trainable", res.trainable), ("buffers", "buffer", res.buffers),
+                           ("constants", "constant", res.constants)):
+        owned = [i for i in report.initializers.values() if i.node == res.node.name and i.role == role]
+        sub = (" + ".join(f"{i.numel:,} ({i.name})" for i in owned),) if owned else ()
         if e != 0:
-            owned = [i for i in report.initializers.values() if i.node == res.node.name and
-                     i.role == {"trainable params": "trainable", "buffers": "buffer", "constants": "constant"}[label]]
-            sub = (" + ".join(f"{i.numel:,} ({i.name})" for i in owned),) if owned else ()
-            steps.append(Step(label, "elements of the tensors the node owns in this role", sub, _num(report, e),
-                              _sym(e)))
+            steps.append(Step(label, "elements of the tensors the node owns in this role", sub, _num(report, e), _sym(e)))
     return steps
 
 
@@ -413,7 +415,7 @@ def _doc_summary(op_type, domain) -> str:
     cls = lookup(op_type, domain)
     doc = (cls.__doc__ or "").strip() if cls is not None else ""
     if not doc:
-        return f"{op_type}: no formula documented (the op is {'registered' if cls else 'not registered'})"
+        return f"{op_type}: no formula documented ({'registered' if cls else 'not a registered op'})"
     return " ".join(doc.split("\n\n")[0].split())
 
 
@@ -523,10 +525,8 @@ def _explain_node(report, res, convention):
     elif op in POOLS or op in GLOBAL_POOLS:
         summary = "pooling: each channel aggregated alone, no parameters"
         steps.append(Step("params", "none: pooling has no weights", (), 0))
-        if op in POOLS:
-            steps += _extent_steps(report, res, x, y)
-        else:
-            notes.append("a global pool's window is the whole input extent: one value per channel")
+        steps += _extent_steps(report, res, x, y) if op in POOLS else []
+        notes += [] if op in POOLS else ["a global pool's window is the whole input extent: one value per channel"]
         steps += _values_bytes_steps(report, y_name)
         ks = [w.kernel for w in res.windows if w.kernel is not None]
         if ks:

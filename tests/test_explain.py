@@ -193,3 +193,19 @@ def test_lecture_linear_operator(lecture):
     # 16 x 8 x 154 x 154 = 3,035,648
     assert lecture.step("nonzeros").value == 3035648
     assert any("translation equivariant" in n for n in lecture.notes)
+
+
+def test_conv_transpose_against_torch():
+    torch = pytest.importorskip("torch")
+    src = ("import torch.nn as nn\n\nclass Up(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+           "        self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)\n\n"
+           "    def forward(self, x):\n        return self.up(x)\n")
+    ex = cnnsym.explain(src, "up", input="1x4x5x5")
+    m = torch.nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+    y = m(torch.zeros(1, 4, 5, 5))
+    # torch's own count and shape: 4 x 3 x 3 x 3 + 3 = 111; H_out = 2 x 4 + 2 + 1 + 1 - 2 = 10
+    assert ex.step("params").value == sum(p.numel() for p in m.parameters()) == 111
+    assert ex.step("H_out").value == y.shape[2] == 10
+    assert ex.step("output values").value == y.numel()
+    # each of the 4 x 5 x 5 inputs scatters into 3 x 3 x 3 outputs: 100 x 27 = 2,700
+    assert ex.step("MACs").value == 2700
