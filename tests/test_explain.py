@@ -209,3 +209,12 @@ def test_conv_transpose_against_torch():
     assert ex.step("output values").value == y.numel()
     # each of the 4 x 5 x 5 inputs scatters into 3 x 3 x 3 outputs: 100 x 27 = 2,700
     assert ex.step("MACs").value == 2700
+
+
+def test_readme_example_is_real_output(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the README's command names the fixture relative to the checkout
+    text = (ROOT / "README.md").read_text()
+    cmd = "$ cnnsym explain fixtures/torch/lecture.py::LectureConv conv --input 1x8x32x32\n"
+    block = text.split(cmd, 1)[1].split("\n  ...", 1)[0]
+    r = run("explain", "fixtures/torch/lecture.py::LectureConv", "conv", "--input", "1x8x32x32")
+    assert r.exit_code == 0 and r.output.startswith(block)
