@@ -196,8 +196,9 @@ def _search(ok, names, start, groups, divisors=()):
     each other's products, as the layer-norm function's ``H*W = 20``). ``groups``: lists
     of symbols moved together (dims a constraint makes agree). Every combination of
     candidate values when few, else coordinate ascent on the number of constraints that
-    hold. Candidates: 1..8, the bindings, and the divisors of the integers in the
-    constraints (sizes a graph pins are built from them)."""
+    hold (also when the grid finds nothing: a size such as 3 heads x 8 is no candidate).
+    Candidates: 1..8, the bindings, and the divisors of the integers in the constraints
+    (sizes a graph pins are built from them)."""
     if not groups:
         return None
     lead = [g[0] for g in groups]
@@ -217,7 +218,6 @@ def _search(ok, names, start, groups, divisors=()):
             dist = sum(((vals[n][good] - start[n]) / start[n]) ** 2 for n in lead)
             k = good[int(np.argmin(dist))]
             return {m: int(vals[m][k]) for g in groups for m in g}
-        return None
     # from the bindings, then from all ones (sums such as past + new sequence length = 18
     # are out of reach of one coordinate while the other sits at 224)
     for origin in (start, {**start, **{m: 1 for g in groups for m in g}}):
