@@ -353,3 +353,37 @@ def test_int4_weights_take_half_a_byte():
     assert r.totals["params.bytes"] == 11 + 3 * 4
     # weight-only quantization: float activations times dequantized weights run in float
     assert sp.expand(r.totals["macs_fp32"] - r.totals["macs"]) == 0
+
+
+@pytest.mark.parametrize("name", ["tiny_resnet", "resnet18"])
+def test_dynamically_quantized_model(name, tmp_path):
+    """onnxruntime's quantize_dynamic: DynamicQuantizeLinear + ConvInteger/MatMulInteger,
+    then Cast, Mul by the scales and Add of the float bias."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if name == "tiny_resnet":
+        src, sizes = TINY, [(1, 32, 32), (2, 45, 37)]
+    else:
+        d = shared_models_dir()
+        if d is None:
+            pytest.skip("shared models absent: set CNNSYM_SHARED_MODELS or put them at ../shared/models")
+        rel, _, sizes = SHARED[name]
+        src = d / rel
+    dst = tmp_path / "dyn.onnx"
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv", "MatMul", "Gemm"])
+    q, f = _report(dst), _report(src)
+    assert not q.errors and not q.unaccounted
+    model = onnx.load(str(dst))
+    for size in sizes:
+        b = _bindings(q, size)
+        for tname, arr in run_ort(model, feeds_for(model, b)).items():
+            t = q.tensors[tname]
+            assert [evaluate(d, b) for d in t.shape] == list(arr.shape), (size, tname, t.shape)
+            assert helper.tensor_dtype_to_np_dtype(t.dtype) == arr.dtype, (tname, t.dtype, arr.dtype)
+    assert sp.expand(q.totals["macs_int8"] - f.totals["macs"]) == 0
+    assert q.totals["params.bytes"] == _file_param_bytes(model)
+    fm = onnx.load(str(src), load_external_data=False)
+    weights = sum(math.prod(t.dims) for t in fm.graph.initializer if t.data_type == 1 and len(t.dims) >= 2)
+    # the uint8 weights, one byte each (the float biases are added by a separate Add, so
+    # they count as constants, as in a float MatMul + Add export)
+    assert q.totals["params.trainable_bytes"] == q.totals["params.trainable"] == weights
