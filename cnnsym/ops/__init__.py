@@ -11,7 +11,7 @@ Cost terms (each a count of operations, added to ``2*macs`` to give ``flops``):
 - ``bias``: one add per output element of a Conv/ConvTranspose/Gemm with a bias.
 - ``norm``: per output element, 2 for BatchNormalization at inference (scale, shift), 5 for
   Instance/Layer/Group/MeanVariance normalization (mean, variance, subtract, divide, affine
-  folded in), 3 for LpNormalization, size + 3 for LRN.
+  folded in), 4 for RMSNormalization, 3 for LpNormalization, size + 3 for LRN.
 - ``activation``: per output element, 1 (Relu, Tanh, Sigmoid, ...), documented per op.
 - ``pooling``: per output element, the window's size (comparisons or adds), 1 per input
   element for global pools.
@@ -35,7 +35,7 @@ from ..symbolic import ZERO, Expr, as_expr
 TERMS = {
     "bias": "one add per output element of a layer with a bias",
     "norm": "BatchNormalization 2 per element; Instance/Layer/Group/MeanVariance normalization 5; "
-            "LpNormalization 3; LRN size + 3",
+            "RMSNormalization 4; LpNormalization 3; LRN size + 3",
     "activation": "per output element, weight documented per op (1 for most)",
     "pooling": "per output element, the window size; global pools one per input element",
     "elementwise": "one per output element of an arithmetic op",

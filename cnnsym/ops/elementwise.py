@@ -33,7 +33,7 @@ UNARY = {
     "Atan": (1, {}), "Sinh": (1, {}), "Cosh": (1, {}), "Asinh": (1, {}), "Acosh": (1, {}),
     "Atanh": (1, {}), "Not": (1, {}), "IsNaN": (1, {}), "IsInf": (1, {"detect_negative": 1, "detect_positive": 1}),
     "Gelu": (1, {"approximate": "none"}), "Clip": (1, {"min": None, "max": None}),
-    "BitwiseNot": (1, {}),
+    "BitwiseNot": (1, {}), "Swish": (1, {"alpha": 1.0}),
 }
 BOOL_OUT = {"Not", "IsNaN", "IsInf", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
             "And", "Or", "Xor"}
