@@ -31,7 +31,12 @@ def _first_line(e) -> str:
     return (text[0] if text else type(e).__name__)[:300]
 
 
-def _serve(fn, conn):
+def _serve(fn, conn, err_fd):
+    import faulthandler
+
+    faulthandler.disable()  # a crash is reported by the parent, in one line
+    if err_fd is not None:
+        os.dup2(err_fd, 2)  # onnxruntime's own last words go to the parent's message
     while True:
         try:
             req = conn.recv()
@@ -65,16 +70,26 @@ class Worker:
     def __init__(self, fn, isolate: bool = True):
         self.fn = fn
         self.isolate = isolate and can_isolate()
-        self.proc = self.conn = None
+        self.proc = self.conn = self.err = None
 
     def _start(self):
         import multiprocessing as mp
+        import tempfile
 
         ctx = mp.get_context("fork")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(self.fn, child), daemon=True)
+        self.err = tempfile.TemporaryFile()
+        self.proc = ctx.Process(target=_serve, args=(self.fn, child, self.err.fileno()), daemon=True)
         self.proc.start()
         child.close()
+
+    def _last_words(self) -> str:
+        try:
+            self.err.seek(0)
+            lines = [ln.strip() for ln in self.err.read()[-4096:].decode("utf-8", "replace").splitlines() if ln.strip()]
+        except (OSError, ValueError):
+            return ""
+        return f": {lines[-1][:200]}" if lines else ""
 
     def call(self, request):
         if not self.isolate:
@@ -90,8 +105,9 @@ class Worker:
         except (EOFError, OSError, BrokenPipeError):
             self.proc.join(timeout=5)
             code = self.proc.exitcode
+            words = self._last_words()
             self.close()
-            raise Crashed(_describe_exit(code)) from None
+            raise Crashed(_describe_exit(code) + words) from None
         if kind == "err":
             raise ChildError(value)
         return value
@@ -108,7 +124,9 @@ class Worker:
             if self.proc.is_alive():
                 self.proc.kill()
                 self.proc.join()
-        self.proc = self.conn = None
+        if self.err is not None:
+            self.err.close()
+        self.proc = self.conn = self.err = None
 
     def __enter__(self):
         return self
