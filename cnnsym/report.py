@@ -23,6 +23,7 @@ registered formats (:mod:`cnnsym.render`).
 from __future__ import annotations
 
 import importlib
+from html import escape as html_escape
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Optional
@@ -175,15 +176,19 @@ class Report:
         return self.render("markdown")
 
     def to_html(self) -> str:
-        return self.render("html")
+        """A self-contained HTML page: the registered ``html`` format when there is one,
+        else the text table in a ``<pre>`` block (no script, no network request)."""
+        render = importlib.import_module("cnnsym.render")
+        if "html" in render.FORMATS:
+            return self.render("html")
+        return ("<!doctype html><html><head><meta charset='utf-8'><title>cnnsym report</title></head><body>"
+                + self._repr_html_() + "</body></html>\n")
 
     def _repr_html_(self) -> str:  # Jupyter
         render = importlib.import_module("cnnsym.render")
         if "html" in render.FORMATS:
             return self.render("html")
-        import html
-
-        return f"<pre>{html.escape(self.render('table'))}</pre>"
+        return f"<pre>{html_escape(self.render('table', width=120))}</pre>"
 
     def __repr__(self) -> str:
         macs = self.totals.get("macs")

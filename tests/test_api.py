@@ -204,3 +204,17 @@ def test_no_module_over_the_size_limit():
                 if n > 650:
                     big.append((os.path.relpath(os.path.join(d, f), ROOT), n))
     assert not big, big
+
+
+def test_notebook_and_text_renderings_name_every_layer():
+    import html.parser
+
+    rep = cnnsym.analyze(TINY)
+    page = rep.to_html()
+    html.parser.HTMLParser().feed(page)  # well formed enough to parse
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page
+    for r in rep.nodes:
+        if r.node.op_type == "Conv":
+            assert r.node.name.split("/")[-1] in rep._repr_html_()
+    md = rep.to_markdown()
+    assert "| " in md and str(rep.values["macs"]) in md.replace(",", "")

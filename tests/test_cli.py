@@ -298,8 +298,10 @@ def test_help_is_light_and_report_never_imports_onnxruntime(model):
     assert heavy("--help") == [""]
     for fmt in ("table", "json"):
         mods = heavy("report", model, "-f", fmt)
-        assert "sympy" in mods and "onnx" in mods
-        assert "onnxruntime" not in mods
+        assert "sympy" in mods  # the analysis ran
+        # report reads the protobuf through the generated module alone (issue 12): neither
+        # the onnx package (ml_dtypes) nor onnxruntime is imported
+        assert "onnx" not in mods and "onnxruntime" not in mods
 
 
 def test_python_dash_m(model):

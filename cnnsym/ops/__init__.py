@@ -42,7 +42,10 @@ TERMS = {
     "resize": "per output element, 1 (nearest) or the interpolation taps",
     "softmax": "3 per element (exp, sum, divide); Hardmax 1",
     "reduce": "one per input element",
+    "quantize": "QuantizeLinear/DequantizeLinear one per output element (scale, round, shift); "
+                "DynamicQuantizeLinear 3 (min/max scan, then quantize)",
 }
+# TERMS is the one registry of cost terms: conventions, renderers and docs read it
 
 
 @dataclass

@@ -32,8 +32,6 @@ from .linear import MatMul
 
 UINT8, INT8, INT32 = 2, 3, 6
 
-TERMS.setdefault("quantize", "QuantizeLinear/DequantizeLinear one per output element (scale, round, shift); "
-                             "DynamicQuantizeLinear 3 (min/max scan, then quantize)")
 
 
 def remap_rf(rf, index_map):
