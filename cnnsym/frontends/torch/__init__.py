@@ -30,6 +30,7 @@ Where things live:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import libcst as cst
@@ -44,7 +45,7 @@ from .emit import as_tensor, tensors_in
 from .interpreter import Interp
 from .modules import call_module, named_modules
 from .scope import Frame
-from .values import Module, Stop, Tensor, TorchClass, Unknown, UserClass, UserFunction
+from .values import Fatal, Module, Stop, Tensor, TorchClass, Unknown, UserClass, UserFunction
 
 __all__ = ["load_source", "list_models", "split_spec"]
 
@@ -73,6 +74,11 @@ def load_source(spec: str, *, symbolic=()) -> "Graph":  # noqa: F821
     symbolic = [s.strip() for s in (symbolic or ()) if s and s.strip()]
     builder = Builder(path)
     it = Interp(path, builder, symbolic)
+    with _one_line_errors(it, path):
+        return _load(it, builder, path, target, symbolic)
+
+
+def _load(it, builder, path, target, symbolic):
     fs = it.load_file(path)
     if target is None:
         models = _models(it, fs)
@@ -274,8 +280,37 @@ def list_models(path) -> list:
     path = str(path)
     _check_path(path)
     it = Interp(path, Builder(path))
-    fs = it.load_file(path)
-    return _models(it, fs)
+    with _one_line_errors(it, path):
+        return _models(it, it.load_file(path))
+
+
+@contextlib.contextmanager
+def _one_line_errors(it, path):
+    """Whatever stops the interpreter becomes one line naming the file, the line and the
+    statement (CNNSYM_DEBUG=1 keeps the traceback of an unexpected error)."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a defect must still read as one line
+        if os.environ.get("CNNSYM_DEBUG") == "1" and not isinstance(e, Fatal):
+            raise
+        raise InputError(path, _failure(it, path, e)) from None
+
+
+def _failure(it, path, e) -> str:
+    text = (str(e).strip().splitlines() or [""])[0]
+    what = text if isinstance(e, Fatal) else f"cannot be followed ({type(e).__name__}: {text})"
+    site = getattr(e, "cnnsym_site", None)
+    if site is None:
+        return f"{'forward' if it.phase == 'forward' else 'building the model'}: {what}"
+    scope, node = site
+    code = (_src(node).strip().splitlines() or [""])[0]
+    code = code if len(code) <= 60 else code[:57] + "..."
+    where = f"line {scope.line(node)}"
+    if os.path.abspath(scope.path) != os.path.abspath(path):
+        where = f"{os.path.basename(scope.path)} {where}"
+    return f"{where}: `{code}`: {what}"
 
 
 def _models(it, fs):

@@ -9,7 +9,7 @@ import sympy as sp
 from ...graph import FLOAT, INT64, Initializer
 from ...symbolic import as_expr
 from .builder import UNKNOWN_DOMAIN
-from .values import Param, Stop, Tensor, Unknown, norm
+from .values import Module, Param, Stop, Tensor, Unknown, norm
 
 
 def tup(v, n, what="size"):
@@ -81,6 +81,11 @@ class Ctx:
 
 
 def new_param(m, pname, shape, role="trainable", dtype=FLOAT):
+    for d in shape:  # a size that is not an integer would corrupt every count after it
+        if isinstance(d, bool) or not isinstance(d, (int, sp.Basic)):
+            why = (d.why if isinstance(d, Unknown) else f"{d.unknown}() from a package cnnsym does not read"
+                   if isinstance(d, Module) and d.unknown else f"{type(d).__name__} {norm(d)!r}")
+            raise Stop(f"{m.type_name}.{pname} would have a size that is not a known integer ({why})")
     p = Param(m, pname, shape, dtype, role)
     (m.params if role == "trainable" else m.buffers)[pname] = p
     return p

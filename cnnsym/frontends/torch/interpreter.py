@@ -19,7 +19,7 @@ from .expressions import Expressions
 from .scope import FileScope, Frame
 from .semantics import Semantics
 from .statements import Statements, assigned_names
-from .values import Break, Continue, Return, Stop, Unknown
+from .values import Break, Continue, Fatal, Return, Stop, Unknown
 
 
 class Interp(Statements, Expressions, Semantics):
@@ -37,6 +37,7 @@ class Interp(Statements, Expressions, Semantics):
         self.owner_stack: list = []  # modules whose forward is running (names functional nodes)
         self.site_stack: list = []  # (scope, node) of the statement being run
         self.warned: set = set()
+        self.active: dict = {}  # function node -> its calls running now (recursion bound)
 
     # diagnostics ------------------------------------------------------------
     def where(self):
@@ -79,10 +80,11 @@ class Interp(Statements, Expressions, Semantics):
                     continue
             try:
                 self.exec_stmt(stmt, frame)
-            except (Stop, Return, Break, Continue, RecursionError, ArithmeticError, TypeError, ValueError,
+            except (Stop, Fatal, Return, Break, Continue, RecursionError, ArithmeticError, TypeError, ValueError,
                     AttributeError, KeyError, IndexError) as e:
+                # module-level code is a script's: what fails there leaves its names unknown
                 self.site_stack.append((fs, stmt))
-                if isinstance(e, Stop):
+                if isinstance(e, (Stop, Fatal)):
                     self.diag(f"module level: {e}")
                 self.site_stack.pop()
                 for name in assigned_names(stmt):

@@ -13,9 +13,9 @@ import sympy as sp
 from ...symbolic import dim_symbol, fdiv, imod
 from .registry import OPS
 from .scope import FileScope, Frame
-from .values import (MAX_DEPTH, MAX_LOOP, NS, ArgParser, BoundMethod, Builtin, Gen, Module, Namespace, NTuple, Obj,
-                     Param, Partial, Return, Stop, Super, Tensor, TensorCtor, TorchClass, Unknown, UserClass,
-                     UserFunction, dict_key, norm, ntuple_make, num)
+from .values import (MAX_DEPTH, MAX_LOOP, MAX_RECURSION, NS, ArgParser, BoundMethod, Builtin, Fatal, Gen, Module,
+                     Namespace, NTuple, Obj, Param, Partial, Return, Stop, Super, Tensor, TensorCtor, TorchClass,
+                     Unknown, UserClass, UserFunction, dict_key, norm, ntuple_make, num)
 
 _PYOPS = {
     "Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b,
@@ -26,6 +26,7 @@ _PYOPS = {
 
 
 class Semantics:
+    active: dict  # UserFunction node -> how many of its calls are running (the recursion bound)
     _current_func = None  # the running method and its self, for zero-argument super()
     _current_self = None
 
@@ -410,6 +411,17 @@ class Semantics:
         return obj
 
     def call_function(self, f: UserFunction, args, kwargs, node):
+        active = self.active.get(f.node, 0)
+        if active >= MAX_RECURSION:
+            raise Fatal(f"{f.name}() calls itself more than {MAX_RECURSION} deep: unbounded recursion is not "
+                        "followed (torch would raise RecursionError)")
+        self.active[f.node] = active + 1
+        try:
+            return self._call_method(f, args, kwargs, node)
+        finally:
+            self.active[f.node] = active
+
+    def _call_method(self, f: UserFunction, args, kwargs, node):
         prev = (self._current_func, self._current_self)
         self._current_func = f
         self._current_self = args[0] if args else None

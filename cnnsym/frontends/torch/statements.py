@@ -72,6 +72,13 @@ class Statements:
                     pass
             if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
                 raise Return(Unknown(why, line))
+        except Exception as e:  # Fatal, or a defect: remember the innermost statement for the error
+            if getattr(e, "cnnsym_site", None) is None:
+                try:
+                    e.cnnsym_site = (frame.scope, stmt)
+                except AttributeError:  # exceptions that refuse attributes
+                    pass
+            raise
         finally:
             self.site_stack.pop()
 

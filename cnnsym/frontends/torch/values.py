@@ -12,10 +12,16 @@ from ...symbolic import as_expr
 
 MAX_LOOP = 10_000
 MAX_DEPTH = 200
+MAX_RECURSION = 32  # calls of one function running at once: deeper is unbounded recursion (an error)
 
 
 class Stop(Exception):
     """Something the interpreter cannot follow (the message names it)."""
+
+
+class Fatal(Exception):
+    """Something that ends the analysis (code whose calls never end): reported as a one-line
+    error naming the file, line and statement, never followed past."""
 
 
 class Return(Exception):
