@@ -28,6 +28,7 @@ from ..frontends import is_source
 from ..lower import COMPUTED_KEY, to_model
 from .child import ChildError, Crashed, Worker
 from .fields import check_fields
+from . import proto as pb
 from .linear import NP_TYPES, Check, linearize, make_masks, probes
 
 __all__ = ["Check", "VerifyResult", "parse_sizes", "pick_bindings", "verify", "verify_model"]
@@ -101,20 +102,19 @@ def _providers(device):
 def load_runnable(path: str, notes: list):
     """The model with real weights where present; missing data -> seeded random weights
     of the declared shapes (said in the notes)."""
-    import onnx
-
-    model = onnx.load(path, load_external_data=False)
+    model = pb.load(path)
     folder = os.path.dirname(os.path.abspath(path))
     rng = np.random.default_rng(0)
     missing = 0
     for t in model.graph.initializer:
-        if t.data_location == onnx.TensorProto.EXTERNAL:
+        if t.data_location == pb.EXTERNAL:
             loc = {e.key: e.value for e in t.external_data}.get("location", "")
             full = os.path.normpath(os.path.join(folder, loc))
             if loc and not os.path.isabs(loc) and os.path.commonpath([full, folder]) == folder and os.path.exists(full):
-                from onnx.external_data_helper import load_external_data_for_tensor
+                from onnx.external_data_helper import load_external_data_for_tensor  # the rare case: onnx itself
+
                 load_external_data_for_tensor(t, folder)
-                t.data_location = onnx.TensorProto.DEFAULT
+                t.data_location = 0
                 del t.external_data[:]
                 continue
             _randomize(t, rng)
@@ -133,28 +133,21 @@ def _has_data(t):
 
 
 def _randomize(t, rng):
-    from onnx import numpy_helper
-
     dt = NP_TYPES.get(t.data_type, np.float32)
     shape = tuple(t.dims)
     arr = (rng.standard_normal(shape) * 0.05).astype(dt) if np.issubdtype(dt, np.floating) else np.ones(shape, dt)
-    new = numpy_helper.from_array(arr, t.name)
     t.ClearField("external_data")
     t.data_location = 0
-    t.raw_data = new.raw_data
+    t.raw_data = pb.tensor(t.name, arr).raw_data
 
 
 def _expose_all(model):
-    import onnx
-    from onnx import helper
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
+    m = pb.copy(model)
     have = {o.name for o in m.graph.output}
     for n in m.graph.node:
         for o in n.output:
             if o and o not in have:
-                m.graph.output.append(helper.ValueInfoProto(name=o))
+                m.graph.output.append(pb.value_info(o))
                 have.add(o)
     return m
 

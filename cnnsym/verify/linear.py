@@ -24,9 +24,9 @@ import numpy as np
 from dataclasses import dataclass
 
 from ..domain import violated
+from . import proto as pb
 
-NP_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,
-            10: np.float16, 11: np.float64}
+NP_TYPES = pb.NP_TYPES
 LINEAR_IDENTITY = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Clip", "Erf",
                    "Gelu", "Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "Dropout", "ThresholdedRelu",
                    "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization",
@@ -62,26 +62,24 @@ def _strip_qdq(g):
     activations become Identity (quantization would round a field's faint edge to 0), a
     dequantized initializer becomes a float initializer of its shape, and QOperator ops
     their float op on the same operands (integer weights are replaced below like any other)."""
-    from onnx import helper
-
     inits = {t.name: t for t in g.initializer}
     nodes = []
     for n in g.node:
         if n.op_type in QUANT_FLOAT and n.domain in ("", "ai.onnx", "com.microsoft"):
-            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
-            if not attrs.pop("channels_last", 0):
+            attrs = [a for a in n.attribute if a.name != "channels_last"]
+            if not any(a.name == "channels_last" and a.i for a in n.attribute):
                 op, idx = QUANT_FLOAT[n.op_type]
                 ins = [n.input[i] if i < len(n.input) else "" for i in (idx or range(2, len(n.input), 3))]
                 while ins and not ins[-1]:
                     ins.pop()
-                nodes.append(helper.make_node(op, ins, [n.output[0]], name=n.name, **attrs))
+                nodes.append(pb.node(op, ins, [n.output[0]], n.name, attrs))
                 continue
         if n.op_type in ("QuantizeLinear", "DequantizeLinear") and n.domain in ("", "ai.onnx", "com.microsoft"):
             src = inits.get(n.input[0])
             if n.op_type == "DequantizeLinear" and src is not None:
-                g.initializer.append(helper.make_tensor(n.output[0], 1, list(src.dims), np.zeros(math.prod(src.dims), np.float32)))
+                g.initializer.append(pb.zeros(n.output[0], src.dims, 1))
                 continue
-            nodes.append(helper.make_node("Identity", [n.input[0]], [n.output[0]], name=n.name))
+            nodes.append(pb.node("Identity", [n.input[0]], [n.output[0]], n.name))
             continue
         nodes.append(n)
     del g.node[:]
@@ -91,11 +89,7 @@ def _strip_qdq(g):
 def linearize(model, probes):
     """The graph up to ``probes``, linearised with positive weights (see docs/verify.md);
     the input's batch axis is free (``cnnsym_masks``) so masks can ride it."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
+    m = pb.copy(model)
     g = m.graph
     _strip_qdq(g)
     producers = {o: n for n in g.node for o in n.output}
@@ -119,19 +113,20 @@ def linearize(model, probes):
         if n.op_type in LINEAR_IDENTITY:
             # Sign, not Identity: it keeps the support (which is all a field is) and resets the
             # magnitude to 1, so chains of 1/fan_in averages cannot underflow float32 to 0
-            new_nodes.append(helper.make_node("Sign", [n.input[0]], [n.output[0]], name=n.name))
+            new_nodes.append(pb.node("Sign", [n.input[0]], [n.output[0]], n.name))
             continue
         if n.op_type in UNION and sum(i in live for i in n.input) >= 2:
-            new_nodes.append(helper.make_node(UNION[n.op_type], list(n.input), list(n.output), name=n.name))
+            new_nodes.append(pb.node(UNION[n.op_type], list(n.input), list(n.output), n.name))
             continue
         if n.op_type == "MaxPool":
-            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute if a.name != "storage_order"}
-            if all(d == 1 for d in attrs.get("dilations", [1])):
-                attrs.pop("dilations", None)  # AveragePool takes dilations only from opset 19
-            new_nodes.append(helper.make_node("AveragePool", [n.input[0]], [n.output[0]], name=n.name, **attrs))
+            dil = [a for a in n.attribute if a.name == "dilations"]
+            # AveragePool takes dilations only from opset 19: dropped where all 1
+            drop = {"storage_order"} | ({"dilations"} if all(d == 1 for a in dil for d in a.ints) else set())
+            new_nodes.append(pb.node("AveragePool", [n.input[0]], [n.output[0]], n.name,
+                                     [a for a in n.attribute if a.name not in drop]))
             continue
         if n.op_type == "GlobalMaxPool":
-            new_nodes.append(helper.make_node("GlobalAveragePool", [n.input[0]], [n.output[0]], name=n.name))
+            new_nodes.append(pb.node("GlobalAveragePool", [n.input[0]], [n.output[0]], n.name))
             continue
         if n.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
             for idx, i in enumerate(n.input):
@@ -146,13 +141,11 @@ def linearize(model, probes):
     for n in new_nodes:
         for i in n.input:
             uses.setdefault(i, set()).add(n.op_type)
-    float_types = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16)
     out_inits = []
     for t in g.initializer:
-        if t.name not in weights and t.data_type in float_types and math.prod(t.dims) > 1 \
+        if t.name not in weights and t.data_type in pb.FLOAT_TYPES and math.prod(t.dims) > 1 \
                 and uses.get(t.name) and uses[t.name] <= {"Add", "Sub"}:
-            out_inits.append(numpy_helper.from_array(np.zeros(tuple(t.dims), np.float32).astype(
-                helper.tensor_dtype_to_np_dtype(t.data_type)), t.name))
+            out_inits.append(pb.zeros(t.name, t.dims, t.data_type))
             continue
         if t.name in weights:
             op, idx = weights[t.name]
@@ -162,7 +155,7 @@ def linearize(model, probes):
             else:
                 fan_in = max(1, math.prod(shape[1:]) if op in ("Conv",) else (shape[0] if op == "ConvTranspose" else 1))
                 arr = np.full(shape, 1.0 / fan_in, np.float32)
-            out_inits.append(numpy_helper.from_array(arr, t.name))
+            out_inits.append(pb.tensor(t.name, arr))
         else:
             out_inits.append(t)
     del g.initializer[:]
@@ -174,7 +167,7 @@ def linearize(model, probes):
             d0.dim_param = MASKS
     del g.output[:]
     for p in probes:
-        g.output.append(helper.ValueInfoProto(name=p))
+        g.output.append(pb.value_info(p))
     del g.value_info[:]
     return m
 
