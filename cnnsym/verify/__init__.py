@@ -328,7 +328,9 @@ def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", r
             picks = []
     inputs = [(gi.name, gi.dtype) for gi in graph.inputs]
     runner = _Runner(_expose_all(model), linear, providers, inputs)
-    counter = _Progress(progress, len(bindings) + (len(picks) and 8))
+    rank = len(report.tensors[report.inputs[0]].shape or ()) if report.inputs else 0
+    field_runs = 0 if not picks else 1 if not report.spatial_symbols else max(1, rank - 2)  # one per input shape
+    counter = _Progress(progress, len(bindings) + field_runs)
     with Worker(runner, isolate) as worker:
         _check_shapes(worker, report, graph, bindings, seed, res, counter)
         if picks:
