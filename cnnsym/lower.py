@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import InputError
+from .graph import Initializer
 
 COMPUTED_KEY = "cnnsym.computed_shape_elements"  # metadata: elements of constants made shape arithmetic
 NP = {1: np.float32, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64}
@@ -163,8 +164,6 @@ def _over_common_denominator(e):
 def to_model(graph, opset: int = 17):
     import onnx
     from onnx import helper
-
-    from .graph import Initializer
 
     rng = np.random.default_rng(0)
     for name, init in graph.initializers.items():

@@ -205,3 +205,40 @@ def same_rf(rank: int, source: int = 0, offset: int = 0):
 
 def attr_ints(v, n: int, default: int) -> tuple:
     return tuple(as_expr(x) for x in v) if v else tuple(as_expr(default) for _ in range(n))
+
+
+# --------------------------------------------------------------------------- inference cache
+# the same layer (attributes, input shapes) recurs across a network: infer it once
+def _freeze(x):
+    if isinstance(x, list):
+        return tuple(_freeze(v) for v in x)
+    if isinstance(x, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
+    if hasattr(x, "__dataclass_fields__"):
+        return (type(x).__name__, tuple(_freeze(getattr(x, f)) for f in x.__dataclass_fields__))
+    return x
+
+
+_CACHE: dict = {}
+
+
+def infer_node(cls, node, opset, inputs):
+    key = None
+    try:
+        reads = cls.reads_values
+        # which outputs the node has matters too (Split into len(outputs) parts, MaxPool's
+        # Indices choosing onnxruntime's kernel)
+        key = (cls, opset, _freeze(node.attrs), tuple(bool(o) for o in node.outputs),
+               tuple(None if v is None else (v.shape, v.dtype, v.value if reads else None) for v in inputs))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    op = cls(node.attrs, opset, node)
+    res = op.infer(inputs)
+    if key is not None:
+        if len(_CACHE) > 200_000:
+            _CACHE.clear()
+        _CACHE[key] = res
+    return res

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..receptive import Window
-from ..symbolic import as_expr, product
+from ..symbolic import as_expr, fdiv, product
 from . import Case, Inference, Op, numel, register
 from ._spatial import _auto_pad, spatial_attrs, spatial_rf, windowed
 
@@ -169,5 +169,4 @@ class ConvTranspose(Op):
 
 
 def _half(total):
-    from ..symbolic import fdiv
     return fdiv(total, 2)

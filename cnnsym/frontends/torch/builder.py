@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...graph import FLOAT, INT64, Graph, Initializer, Node, Value
-from ...ops import lookup
+from ...ops import infer_node, lookup
 from ...symbolic import as_expr
 from .values import Param, Tensor
 
@@ -92,8 +92,6 @@ class Builder:
                        v.value if v is not None else None) for o, v in zip(outs, values)]
 
     def _infer(self, node, ins, n_out):
-        from ...analyze import infer_node
-
         none = [None] * n_out
         cls = lookup(node.op_type, node.domain)
         if cls is None or any(t is not None and t.shape is None for t in ins):
