@@ -121,6 +121,34 @@ def analyze_model(model, inputs=(), binds=(), timeout=300, symbolic=()):
         return api.analyze_graph(model, input=list(inputs), bind=list(binds), symbolic=symbolic)
 
 
+class RegistryHelp(click.Option):
+    """An option whose help text is generated from a registry (formats, conventions) when
+    the help is shown, so ``cnnsym --help`` never imports the registries."""
+
+    def __init__(self, *args, help_fn=None, **kwargs):
+        self.help_fn = help_fn
+        super().__init__(*args, **kwargs)
+
+    def get_help_record(self, ctx):
+        if self.help_fn is not None:
+            self.help = self.help_fn()
+            self.help_fn = None
+        return super().get_help_record(ctx)
+
+
+def formats_help(subject: str = "report") -> str:
+    from ..render import format_help
+
+    return "Output format. " + format_help(subject) + "."
+
+
+def conventions_help() -> str:
+    from ..conventions import PRESETS
+
+    return ("Also total the costs as another tool counts them: " + ", ".join(PRESETS)
+            + " (see `cnnsym conventions`).")
+
+
 class _time_limit:
     """SIGALRM-based bound on analysis time, so a pathological graph is a clear error
     rather than a hang (no-op where signals are unavailable)."""

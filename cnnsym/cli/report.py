@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ._app import EXIT_INVALID, _console, _Fail, _run_guarded, _write, analyze_model, main
+from ._app import (EXIT_INVALID, RegistryHelp, _console, _Fail, _run_guarded, _write, analyze_model,
+                   conventions_help, formats_help, main)
 
 REPORT_HELP = """Analyse an ONNX MODEL symbolically: every node's output shape as a formula in the
 input's symbols, its parameters, MACs and other cost terms, its output's memory and
@@ -38,9 +39,8 @@ Exit status:
 @click.option("--bind", "-b", "binds", multiple=True, metavar="SYM=VAL,...",
               help="Where values are evaluated, e.g. height=320,width=256. Default: static dims, "
                    "else batch 1 and 224 for spatial dims (stated in the output). Repeatable.")
-@click.option("--format", "-f", "fmt", default="table", show_default=True, metavar="FORMAT",
-              help="Output format: a registered report format (table, json, markdown, csv, and those "
-                   "plugins add; json: see docs/json.md).")
+@click.option("--format", "-f", "fmt", default="table", show_default=True, metavar="FORMAT", cls=RegistryHelp,
+              help_fn=formats_help)
 @click.option("--wide", "-w", is_flag=True, help="Table: add the shape and MACs formulas per node.")
 @click.option("--all-nodes", "all_nodes", is_flag=True,
               help="Table: list small constants and shape-arithmetic nodes too (folded by default).")
@@ -50,9 +50,8 @@ Exit status:
               metavar="FILE", help="Write to FILE instead of standard output.")
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS",
               help="Give up (exit 2) when the analysis takes longer than this.")
-@click.option("--convention", "-c", default="cnnsym", show_default=True, metavar="NAME",
-              help="Also total the costs as another tool counts them: torchvision, fvcore, ptflops, "
-                   "ptflops_aten, thop, torchinfo, onnx-tool, calflops (see `cnnsym conventions`).")
+@click.option("--convention", "-c", default="cnnsym", show_default=True, metavar="NAME", cls=RegistryHelp,
+              help_fn=conventions_help)
 @click.option("--symbolic", "symbolic", default="", metavar="NAME,...",
               help="Source models: integer constructor arguments to keep as symbols (params and MACs "
                    "become polynomials in them, evaluated at their defaults).")
