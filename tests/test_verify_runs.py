@@ -109,3 +109,22 @@ def test_resnet18_fields_take_a_few_runs():
     assert res.ok, [(c.where, c.expected, c.got) for c in res.failures]
     assert sum(c.what == "receptive_field" for c in res.checks) == 6
     assert sum("receptive fields" in w for w in seen) <= 2
+
+
+def test_cnnsym_only_ops_are_refused_up_front():
+    """A source layer cnnsym models in its own domain (adaptive pooling to 7x7) has no
+    onnxruntime kernel: one input error, not a 'run' mismatch per binding."""
+    with pytest.raises(InputError, match="cnnsym.torch::AdaptiveAveragePool has no onnxruntime kernel"):
+        import cnnsym
+
+        cnnsym.verify(str(ROOT / "fixtures" / "torch" / "lenet.py::SimpleCNN"), random_k=0)
+
+
+def test_fields_measured_where_no_larger_input_is_valid():
+    """LeNet takes 28..31 rows only (its Linear fixes the flattened size): the fields are
+    measured at the model's own size (clipped where needed) instead of not at all."""
+    import cnnsym
+
+    res = cnnsym.verify(str(ROOT / "fixtures" / "torch" / "lenet.py::LeNet"), random_k=0)
+    assert res.ok, [(c.where, c.expected, c.got) for c in res.failures]
+    assert sum(c.what == "receptive_field" for c in res.checks) >= 2, res.notes

@@ -204,7 +204,8 @@ def _fmt_binding(b):
 MAX_BYTES = 8 * 2**30
 RF_BUDGET_S = 60.0
 RF_ROUND_BYTES = 256 * 2**20  # activations one receptive-field run may hold
-SHAPES_PREFIX = "cnnsym_shape/"  # shape arithmetic added by lowering a source model
+SHAPES_PREFIX = "cnnsym_shape/"
+RUNNABLE_DOMAINS = ("", "ai.onnx", "ai.onnx.ml", "com.microsoft")  # shape arithmetic added by lowering a source model
 
 
 class _Runner:
@@ -313,6 +314,9 @@ def verify(path, graph, report, *, sizes=(), random_k=5, seed=0, device="cpu", r
         model = _source_model(path, graph)
     if model is None:
         model = load_runnable(str(path), res.notes)
+    foreign = sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node if n.domain not in RUNNABLE_DOMAINS})
+    if foreign:
+        raise InputError(path, f"cannot run: {', '.join(foreign)} has no onnxruntime kernel (cnnsym-only op)")
     res.bindings = bindings
     _check_params(model, report, res)
     picks = probes(report) if rf else []
