@@ -92,6 +92,9 @@ class Node:
     index: int = 0
     loc: Optional[SourceLoc] = None  # construction site (source frontend)
     call_loc: Optional[SourceLoc] = None  # call site in forward (source frontend)
+    # module path it was called in ("layer2.0.downsample.0", "" the model itself); None
+    # when the file does not say (an ONNX file without exporter scopes)
+    module: Optional[str] = None
 
     def describe(self) -> str:
         return f"node {self.name!r} ({self.op_type})"
@@ -145,6 +148,11 @@ class Graph:
     held: dict = field(default_factory=dict)
     # source frontend: module qualname -> the tensor names its call(s) returned
     module_outputs: dict = field(default_factory=dict)
+    # module path -> (type name, construction SourceLoc or None): source frontend, every
+    # named_modules() path in that order; dynamo exports, the class_hierarchy metadata
+    module_types: dict = field(default_factory=dict)
+    # source frontend: module paths in first-call order (at call start)
+    module_calls: list = field(default_factory=list)
     # source frontend: --symbolic hyperparameters -> their default values
     symbol_defaults: dict = field(default_factory=dict)
 

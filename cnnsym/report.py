@@ -13,6 +13,9 @@ of them re-walks the Graph:
   kernel, stride, pads, dilation per spatial axis);
 - ``initializers``: each weight or constant with its role (trainable, buffer, constant)
   and the node that owns it;
+- ``modules``: the module tree (:class:`ModuleInfo`, first-call order), as the model's
+  author names it: output shape of each module's first call, own and subtree parameters,
+  MACs/FLOPs of everything called inside;
 - ``totals`` (formulas), ``values`` (at ``bindings``), ``constraints``, ``valid_ranges``,
   ``smallest_input``, ``warnings``, ``errors``, ``problems``, ``unaccounted``.
 
@@ -61,6 +64,59 @@ class InitializerInfo:
     numel: int
     role: str  # trainable | buffer | constant
     node: str  # the node it is counted at
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One module of the model, as its author names it (built by :mod:`cnnsym.modules`).
+
+    Source models: exactly torch's ``named_modules()`` (containers, ``nn.Identity``, an
+    empty ``nn.Sequential()`` included), ``""`` being the model itself. ONNX files: the
+    exporter's scopes (dynamo ``pkg.torch.onnx.name_scopes`` metadata, TorchScript
+    ``/layer1/layer1.0/conv1/Conv`` node names); a file without scopes gets one module per
+    node (``kind == "node"``) under the root.
+
+    Modules come in first-call order (a parent before its children). ``nodes`` and every
+    cost are those of everything called inside the module (its subtree); ``own_*`` are the
+    parameters the module holds itself (torch's ``parameters(recurse=False)``), the plain
+    ``trainable``/``buffers``/``constants`` those of its subtree. ``calls == 0``: never
+    called by ``forward`` (then ``outputs`` is empty and ``shape`` None).
+    """
+
+    path: str  # "layer2.0.downsample.0"; "" is the root (the model itself)
+    type: str  # class name ("Conv2d", "Sequential", "BasicBlock"); "" when the file does not say
+    parent: Optional[str]  # None for the root
+    children: tuple  # child paths, first-call order
+    depth: int  # 0 for the root, 1 for its children, ...
+    nodes: tuple  # names of the nodes called inside it (subtree), execution order
+    calls: int = 0  # times forward called it (ONNX: 1 when it has nodes)
+    outputs: tuple = ()  # tensor names (keys of Report.tensors) its first call returned
+    shape: Optional[tuple] = None  # shape (formulas) of outputs[0]; None when unknown
+    bytes: Optional[sp.Expr] = None  # bytes of outputs[0]
+    rf: Optional[tuple] = None  # receptive field of outputs[0] (per axis, or None)
+    trainable: sp.Expr = sp.Integer(0)  # subtree
+    buffers: sp.Expr = sp.Integer(0)
+    constants: sp.Expr = sp.Integer(0)
+    own_trainable: sp.Expr = sp.Integer(0)  # held by this module itself
+    own_buffers: sp.Expr = sp.Integer(0)
+    own_constants: sp.Expr = sp.Integer(0)
+    macs: sp.Expr = sp.Integer(0)  # subtree
+    flops: sp.Expr = sp.Integer(0)  # subtree: 2·macs + every other cost term
+    complete: bool = True  # every node inside was counted (else the costs are lower bounds)
+    loc: Optional[str] = None  # construction site "file:line:col" (source models)
+    call_loc: Optional[str] = None  # first call site in forward (source models)
+    kind: str = "module"  # module | node (an ONNX file without scopes: one per node)
+
+    @property
+    def name(self) -> str:
+        """The last component of the path (the root: its type)."""
+        return self.path.rsplit(".", 1)[-1] if self.path else (self.type or "model")
+
+    @property
+    def params(self):
+        """trainable + buffers (torch's ``numel`` over ``parameters()`` and ``buffers()``);
+        constants apart."""
+        return self.trainable + self.buffers
 
 
 @lru_cache(maxsize=65536)
@@ -139,6 +195,7 @@ class Report:
     opset: int = 0
     initializers: dict = field(default_factory=dict)  # name -> InitializerInfo
     steps: int = 0  # nodes in execution order (the end of every live interval)
+    modules: dict = field(default_factory=dict)  # path -> ModuleInfo, first-call order
 
     def evaluate(self, expr, bindings=None):
         """An expression's integer value at ``bindings`` (default: the report's)."""
