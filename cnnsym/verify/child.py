@@ -35,19 +35,23 @@ def _serve(fn, conn, err_fd):
     import faulthandler
 
     faulthandler.disable()  # a crash is reported by the parent, in one line
+    # the parent's stream wrappers (a progress bar's, whose lock another thread of the parent
+    # may have held at the fork) are not touched here: plain streams, and no exit-time flush
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     if err_fd is not None:
         os.dup2(err_fd, 2)  # onnxruntime's own last words go to the parent's message
     while True:
         try:
             req = conn.recv()
         except (EOFError, OSError):
-            return
+            break
         if req is None:  # the parent is done
-            return
+            break
         try:
             conn.send(("ok", fn(req)))
         except Exception as e:  # noqa: BLE001 - every error becomes a one-line answer
             conn.send(("err", _first_line(e)))
+    os._exit(0)
 
 
 def _describe_exit(code) -> str:
