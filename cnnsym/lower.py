@@ -189,7 +189,7 @@ def to_model(graph, opset: int = 17):
                                       domain=n.domain or None, **attrs))
     inputs = []
     for gi in graph.inputs:
-        dims = [int(d) if d.is_Integer else str(d) for d in gi.shape]
+        dims = [int(d) if _is_int(d) else str(d) for d in gi.shape]
         inputs.append(helper.make_tensor_value_info(gi.name, gi.dtype, dims))
     outputs = [helper.ValueInfoProto(name=o) for o in graph.outputs]
     inits = []
