@@ -76,7 +76,8 @@ class ConvTranspose(Op):
     SAME_LOWER the larger). auto_pad SAME_* without output_shape: the spec says out = x*s;
     onnxruntime (1.32, the reference here) pads ``max(0, full - x*s)``, so out = x*s when
     ``output_padding + d(k-1) + 1 >= s`` and the unpadded ``full`` otherwise (e.g. k=1, s=3
-    gives 3x - 2, not 3x). VALID keeps the explicit pads (onnxruntime). output_padding must
+    gives 3x - 2, not 3x): out = min(x*s, full), written so for a symbolic kernel. VALID
+    keeps the explicit pads (onnxruntime). output_padding must
     be < max(stride, dilation) (the spec); onnxruntime refuses output_padding >= stride at
     every size, which cnnsym does not copy; it also refuses an empty input axis with a
     non-zero output_padding or with output_shape (a constraint). With output_shape,
@@ -147,10 +148,15 @@ class ConvTranspose(Op):
                         self.fail(f"input axis {2 + j} ({xj}) is too small for output_shape {out}")
                     if rel is not sp.true:
                         cons.append((rel, f"ConvTranspose input axis {2 + j} too small for output_shape {out}"))
-                elif opad[j] + ext + 1 >= s[j]:  # full >= x*s: pad down to x*s
-                    out, total = xj * s[j], opad[j] + ext + 1 - s[j]
-                else:  # onnxruntime clamps the total pad at 0: the full size, below x*s
-                    out, total = full, sp.Integer(0)
+                else:
+                    over = sp.Ge(opad[j] + ext + 1, s[j])
+                    if over is sp.true:  # full >= x*s: pad down to x*s
+                        out, total = xj * s[j], opad[j] + ext + 1 - s[j]
+                    elif over is sp.false:  # onnxruntime clamps the total pad at 0: the
+                        # full size, below x*s
+                        out, total = full, sp.Integer(0)
+                    else:  # a symbolic kernel: both cases at once (full - x*s is the pad)
+                        out, total = sp.Min(xj * s[j], full), sp.Max(0, opad[j] + ext + 1 - s[j])
                 half = _half(total)
                 pb = half if ap == "SAME_UPPER" else total - half
             else:

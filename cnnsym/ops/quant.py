@@ -80,6 +80,8 @@ def check_scale(op, x, scale, zp, axis, block_size):
     if zp is not None and zp.shape is not None and len(zp.shape) == len(s):
         for a, b in zip(zp.shape, s):
             _same(op, a, b, "the zero point must have the scale's shape", cons)
+    elif zp is not None and zp.shape is not None and _one_element(zp.shape) and _one_element(s):
+        pass  # per tensor both: a scalar beside a [1] tensor is valid (ONNX node tests)
     elif zp is not None and zp.shape is not None:
         op.fail(f"zero point rank {len(zp.shape)} differs from the scale's rank {len(s)}")
     if block_size:
@@ -97,6 +99,10 @@ def check_scale(op, x, scale, zp, axis, block_size):
         _same(op, s[0], x.shape[axis], f"per-axis scale length must equal x axis {axis}", cons)
         return cons
     op.fail(f"scale of shape {tuple(s)} is neither a scalar, a 1-D per-axis vector nor blocked")
+
+
+def _one_element(shape):
+    return len(shape) <= 1 and all(d == 1 for d in shape)
 
 
 def _same(op, a, b, message, cons):
