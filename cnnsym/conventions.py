@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .ops import TERMS
+from .symbolic import to_str
 
 TERM_NAMES = tuple(TERMS)  # the cost-term registry of cnnsym.ops, in its order
 QUANTITIES = ("macs", *TERM_NAMES, "out", "in", "batch_params", "macs_output_side", "macs_out_cout")
@@ -459,6 +460,73 @@ def apply_to_report(report, name: str):
     if report.bindings is not None and report.values is not None:
         values = {**report.values, "convention.total": report.evaluate(res.total)}
     return replace(report, convention=p.name, totals=totals, values=values)
+
+
+# --------------------------------------------------------------------------- comparison
+def compare_rows(report) -> list:
+    """``report``'s total under every preset, as ``cnnsym compare`` and the HTML page show
+    it: one dict per preset with convention, tool, unit, value (int at the report's
+    bindings, or None), formula, explanation (the terms it counts or skips), bugs
+    ({name: {value, what, applies}}) and uncounted_nodes."""
+    import sympy as sp
+
+    ev = (lambda e: report.evaluate(e)) if report.bindings is not None else (lambda e: None)
+    rows = []
+    for p in PRESETS.values():
+        r = evaluate(report, p.name)
+        parts = []
+        macs_w = p.rule("Conv").get("macs", 0) or p.rule("Gemm").get("macs", 0)
+        m = r.by_quantity.get("macs")
+        if m is not None:
+            parts.append(f"MACs {_human(ev(m))}" if macs_w in (0, 1) else f"{macs_w} x MACs ({_human(ev(m))})")
+        if "bias" in r.by_quantity:
+            parts.append(f"bias {_human(ev(r.by_quantity['bias']))}")
+        for kind, e in sorted(r.extra_by_kind.items(), key=lambda kv: -(_float(ev(kv[1])))):
+            parts.append(f"{kind} {_human(ev(e))}")
+        text = " + ".join(parts) if parts else "nothing"
+        if r.skipped:
+            sk = sorted(r.skipped.items(), key=lambda kv: -(_float(ev(kv[1]))))
+            text += "; skips " + ", ".join(f"{k} ({_human(ev(e))})" for k, e in sk)
+        if p.name != "cnnsym" and "bias" not in r.by_quantity and any(
+                "bias" in (res.terms or {}) for res in report.nodes):
+            text += "; no bias adds"
+        bugs = {b: ev(e) for b, e in r.bugs.items()}
+        rows.append({"convention": p.name, "tool": p.tool, "unit": p.unit, "value": _int(ev(r.total)),
+                     "formula": to_str(sp.simplify(r.total)) if r.total != 0 else "0", "explanation": text,
+                     "bugs": {b: {"value": _int(v), "what": p.bugs[b].description, "applies": p.bugs[b].applies}
+                              for b, v in bugs.items()},
+                     "uncounted_nodes": len(r.uncounted)})
+    return rows
+
+
+def _human(v) -> str:
+    """1820000000 -> '1.82G' (SI, three significant digits), as the renderers print counts."""
+    if v is None:
+        return "?"
+    if not (isinstance(v, int) and not isinstance(v, bool)):
+        return to_str(v) if hasattr(v, "free_symbols") else str(v)
+    n = float(v)
+    if abs(n) < 1000:
+        return str(v)
+    for unit in ("K", "M", "G", "T", "P"):
+        n /= 1000
+        if abs(n) < 1000 or unit == "P":
+            break
+    return f"{n:.0f}{unit}" if abs(n) >= 100 else (f"{n:.1f}{unit}" if abs(n) >= 10 else f"{n:.2f}{unit}")
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _int(v):
+    try:
+        return int(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------- text

@@ -53,98 +53,117 @@ def _human(v):
 
 
 def compare_rows(report) -> list:
-    """One dict per preset: name, unit, tool, value (int or None), formula, explanation,
-    bugs {name: value}."""
-    import sympy as sp
+    """One dict per preset (see :func:`cnnsym.conventions.compare_rows`)."""
+    from ..conventions import compare_rows as rows
 
-    from .. import conventions as C
-    from ..render import to_str
-
-    ev = (lambda e: report.evaluate(e)) if report.bindings is not None else (lambda e: None)
-    rows = []
-    for p in C.PRESETS.values():
-        r = C.evaluate(report, p.name)
-        parts = []
-        macs_w = p.rule("Conv").get("macs", 0) or p.rule("Gemm").get("macs", 0)
-        m = r.by_quantity.get("macs")
-        if m is not None:
-            parts.append(f"MACs {_human(ev(m))}" if macs_w in (0, 1) else f"{macs_w} x MACs ({_human(ev(m))})")
-        if "bias" in r.by_quantity:
-            parts.append(f"bias {_human(ev(r.by_quantity['bias']))}")
-        for kind, e in sorted(r.extra_by_kind.items(), key=lambda kv: -(_num(ev(kv[1])))):
-            parts.append(f"{kind} {_human(ev(e))}")
-        text = " + ".join(parts) if parts else "nothing"
-        if r.skipped:
-            sk = sorted(r.skipped.items(), key=lambda kv: -(_num(ev(kv[1]))))
-            text += "; skips " + ", ".join(f"{k} ({_human(ev(e))})" for k, e in sk)
-        if p.name != "cnnsym" and "bias" not in r.by_quantity and any(
-                "bias" in (res.terms or {}) for res in report.nodes):
-            text += "; no bias adds"
-        bugs = {b: ev(e) for b, e in r.bugs.items()}
-        rows.append({"convention": p.name, "tool": p.tool, "unit": p.unit, "value": _int(ev(r.total)),
-                     "formula": to_str(sp.simplify(r.total)) if r.total != 0 else "0", "explanation": text,
-                     "bugs": {b: {"value": _int(v), "what": p.bugs[b].description, "applies": p.bugs[b].applies}
-                              for b, v in bugs.items()},
-                     "uncounted_nodes": len(r.uncounted)})
-    return rows
+    return rows(report)
 
 
-def _num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return 0.0
+MIN_WIDTH = 40
 
 
-def _int(v):
-    try:
-        return int(v) if v is not None else None
-    except (TypeError, ValueError):
-        return None
+def text_width() -> int:
+    """The width text output wraps at: the terminal's when standard output is one, else
+    $COLUMNS when set, else 80 (never under 40)."""
+    import shutil
+
+    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 
-def render_compare_text(report, rows, markdown=False) -> str:
+def render_compare_text(report, rows, markdown=False, width: int = 80) -> str:
+    """The comparison as text (no line over ``width``: each convention's breakdown goes
+    below its total when the row does not fit) or as Markdown (a table to post)."""
     from ..render import bindings_text
+    from ..render.layout import wrap
 
-    L = []
-    head = f"cnnsym compare: {report.path}"
-    L += [f"## {head}" if markdown else head, ""]
-    L.append(f"evaluated at: {bindings_text(report)}")
-    L.append("Every total is rebuilt from cnnsym's named terms (see `cnnsym conventions`); "
-             "ConvTranspose MACs are counted on the input side, grouped convs divided by group.")
-    if report.unaccounted:
-        L.append("not counted under any convention (unsupported ops): "
-                 + ", ".join(f"{u['op']} x{u['count']}" for u in report.unaccounted))
-    L.append("")
     if markdown:
-        L += ["| convention | unit | total | exact | what it counts |", "| --- | --- | --- | --- | --- |"]
-        for r in rows:
-            L.append(f"| `{r['convention']}` | {r['unit']} | {_human(r['value'])} | {r['value']} | "
-                     f"{r['explanation']} |")
-    else:
-        w = max(len(r["convention"]) for r in rows)
-        uw = max(len(r["unit"]) for r in rows)
-        for r in rows:
-            v = "?" if r["value"] is None else _human(r["value"])
-            exact = "" if r["value"] is None else f"({r['value']})"
-            L.append(f"{r['convention']:<{w}}  {v:>8} {exact:<14} {r['unit']:<{uw}}  {r['explanation']}")
-    bug_lines = []
+        return _compare_markdown(report, rows)
+    width = max(MIN_WIDTH, int(width or 80))
+
+    def para(text, indent=0, cont=None):
+        return wrap(text, width, indent=indent, cont_indent=indent if cont is None else cont)
+
+    L = [f"cnnsym compare: {report.path}", ""]
+    L += para(f"evaluated at: {bindings_text(report)}", cont=2)
+    L += para("Every total is rebuilt from cnnsym's named terms (see `cnnsym conventions`); ConvTranspose "
+              "MACs are counted on the input side, grouped convs divided by group.")
+    if report.unaccounted:
+        L += para("not counted under any convention (unsupported ops): "
+                  + ", ".join(f"{u['op']} x{u['count']}" for u in report.unaccounted), cont=2)
+    L.append("")
+    w = max(len(r["convention"]) for r in rows)
+    uw = max(len(r["unit"]) for r in rows)
+    heads = []
+    for r in rows:
+        v = "?" if r["value"] is None else _human(r["value"])
+        exact = "" if r["value"] is None else f"({r['value']})"
+        heads.append(f"{r['convention']:<{w}}  {v:>8} {exact:<14} {r['unit']:<{uw}}")
+    one_line = all(len(h) + 2 + len(r["explanation"]) <= width for h, r in zip(heads, rows))
+    for h, r in zip(heads, rows):
+        if one_line:
+            L.append(f"{h}  {r['explanation']}")
+        else:
+            L += para(h.rstrip(), cont=4)
+            L += para(r["explanation"], indent=4, cont=6)
+    bug_lines = _bug_lines(rows)
+    if bug_lines:
+        L += ["", "Known tool bugs here (not in the totals above):"]
+        for b in bug_lines:
+            L += para(f"- {b}", cont=2)
+    if not any(res.node.op_type == "BatchNormalization" for res in report.nodes):
+        L.append("")
+        L += para(NO_BN)
+    return "\n".join(L) + "\n"
+
+
+NO_BN = ("No BatchNormalization in this graph: if the exporter folded it into the convs, the torch-side tools "
+         "(fvcore, ptflops, thop, torchinfo, calflops) also count it and the conv has no bias there "
+         "(see docs/conventions.md).")
+
+
+def _bug_lines(rows) -> list:
+    out = []
     for r in rows:
         for b, d in r["bugs"].items():
             if d["value"]:
                 amount = f"{'+' if d['value'] > 0 else ''}{_human(d['value'])} ({d['value']})"
                 if d["applies"]:
                     amount += f" where it applies ({d['applies']})"
-                bug_lines.append(f"{r['convention']} {b}: {amount}: {d['what']}")
+                out.append(f"{r['convention']} {b}: {amount}: {d['what']}")
+    return out
+
+
+def _md(s) -> str:
+    return str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _compare_markdown(report, rows) -> str:
+    """A comment to post: the totals table first (value, exact count, formula), what each
+    convention counts and the tool bugs folded in ``<details>``."""
+    from ..render import bindings_text
+
+    L = [f"### cnnsym compare: `{_md(report.path)}`", "", f"Evaluated at `{_md(bindings_text(report))}`. "
+         "Every total is rebuilt from cnnsym's named terms (see `cnnsym conventions`); ConvTranspose MACs are "
+         "counted on the input side, grouped convs divided by group.", ""]
+    if report.unaccounted:
+        L += ["**Not counted under any convention (unsupported ops):** "
+              + ", ".join(f"{_md(u['op'])} x{u['count']}" for u in report.unaccounted), ""]
+    L += ["| convention | tool | unit | total | exact |", "| --- | --- | --- | ---: | ---: |"]
+    for r in rows:
+        exact = "?" if r["value"] is None else str(r["value"])
+        L.append(f"| `{r['convention']}` | {_md(r['tool'])} | {_md(r['unit'])} | {_md(_human(r['value']))} | "
+                 f"{exact} |")
+    L += ["", "<details><summary>What each convention counts</summary>", "",
+          "| convention | what it counts | formula |", "| --- | --- | --- |"]
+    for r in rows:
+        L.append(f"| `{r['convention']}` | {_md(r['explanation'])} | `{_md(r['formula'])}` |")
+    L += ["", "</details>", ""]
+    bug_lines = _bug_lines(rows)
     if bug_lines:
-        L += ["", "### Known tool bugs here (not in the totals above)" if markdown
-              else "Known tool bugs here (not in the totals above):"]
-        L += [f"- {b}" for b in bug_lines]
+        L += ["**Known tool bugs here** (not in the totals above):", ""] + [f"- {_md(b)}" for b in bug_lines] + [""]
     if not any(res.node.op_type == "BatchNormalization" for res in report.nodes):
-        L += ["", "No BatchNormalization in this graph: if the exporter folded it into the convs, the "
-                  "torch-side tools (fvcore, ptflops, thop, torchinfo, calflops) also count it and the conv "
-                  "has no bias there (see docs/conventions.md)."]
-    return "\n".join(L) + "\n"
+        L += [_md(NO_BN), ""]
+    return "\n".join(L).rstrip() + "\n"
 
 
 @main.command("compare", help=COMPARE_HELP)
@@ -166,7 +185,8 @@ def compare_cmd(model, inputs, binds, fmt, output, timeout):
                    "unaccounted": [{"op": u["op"], "count": u["count"]} for u in rep.unaccounted]}
             _write(json.dumps(doc, indent=2) + "\n", output)
         else:
-            _write(render_compare_text(rep, rows, markdown=fmt == "markdown"), output)
+            _write(render_compare_text(rep, rows, markdown=fmt == "markdown",
+                                       width=text_width() if output is None else 80), output)
 
     _run_guarded(emit, model)
     if rep.errors or rep.bindings is None:
@@ -196,11 +216,14 @@ def conventions_cmd(fmt, output):
                             "notes": p.notes} for p in C.PRESETS.values()}
             _write(json.dumps(doc, indent=2) + "\n", output)
         else:
+            from ..render.layout import wrap
+
+            width = text_width() if output is None else 80
             L = []
             for p in C.PRESETS.values():
                 al = f" (alias {', '.join(p.aliases)})" if p.aliases else ""
-                L.append(f"{p.name}{al}: {p.unit}; {p.tool}")
-                L.append(f"  {p.summary}")
+                L += wrap(f"{p.name}{al}: {p.unit}; {p.tool}", width, indent=0, cont_indent=2)
+                L += wrap(p.summary, width, indent=2, cont_indent=2)
             L.append("")
             L.append("Per op: cnnsym conventions --format markdown")
             _write("\n".join(L) + "\n", output)
