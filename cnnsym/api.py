@@ -16,6 +16,7 @@ import tempfile
 from .analyze import apply_inputs
 from . import analyze as _analysis  # noqa: E402  (the module, imported just above; looked up per call)
 from .errors import InputError
+from .fold import fold_batchnorm
 from .frontends import load_any
 from .graph import Graph
 from .parse import parse_bindings, parse_dims, parse_inputs
@@ -108,13 +109,17 @@ def _from_temp(data, filename, shown, symbolic, name, mode):
     return graph
 
 
-def analyze_graph(model, *, input=None, bind=None, symbolic=(), name=None, strict_bindings=True):
+def analyze_graph(model, *, input=None, bind=None, symbolic=(), name=None, strict_bindings=True, fold_bn=False):
     """(graph, report): :func:`analyze` for the callers that also need the Graph (lowering
-    a source model to ONNX for verify)."""
+    a source model to ONNX for verify). ``fold_bn``: analyse the inference model with each
+    BatchNormalization folded into the Conv before it, as exporters do (:mod:`cnnsym.fold`);
+    the Report's warnings say which were folded and why the others were kept."""
     overrides = inputs_of(input)
     bindings = bindings_of(bind)
     graph = load(model, symbolic=symbolic, name=name)
     apply_inputs(graph, overrides)
+    if fold_bn:
+        graph = fold_batchnorm(graph)[0]
     return graph, _analysis.analyze(graph, bindings, strict_bindings=strict_bindings)
 
 
@@ -123,7 +128,9 @@ def analyze_loaded(graph: Graph, bind=None, *, strict_bindings=True) -> Report:
     return _analysis.analyze(graph, bindings_of(bind), strict_bindings=strict_bindings)
 
 
-def analyze(model, *, input=None, bind=None, symbolic=(), name=None, strict_bindings=True) -> Report:
-    """The symbolic :class:`~cnnsym.report.Report` of ``model`` (see the module doc)."""
+def analyze(model, *, input=None, bind=None, symbolic=(), name=None, strict_bindings=True,
+            fold_bn=False) -> Report:
+    """The symbolic :class:`~cnnsym.report.Report` of ``model`` (see the module doc);
+    ``fold_bn=True``: of its inference form with BatchNorm folded (see :func:`analyze_graph`)."""
     return analyze_graph(model, input=input, bind=bind, symbolic=symbolic, name=name,
-                         strict_bindings=strict_bindings)[1]
+                         strict_bindings=strict_bindings, fold_bn=fold_bn)[1]

@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 import math
+import re
 
 import sympy as sp
 
@@ -569,17 +570,34 @@ def _explain_node(report, res, convention):
     return summary, steps, notes
 
 
-def explain(model, layer, *, input=None, bind=None, convention=None):
+def _folded_into(report, layer):
+    """The conv a --fold-bn Report folded BatchNorm ``layer`` into (None if it did not say)."""
+    for w in report.warnings:
+        m = re.search(rf"(?:\(|, ){re.escape(layer)} into (\S+?)[,)]", w) if w.startswith("--fold-bn:") else None
+        if m:
+            return m.group(1)
+    return None
+
+
+def explain(model, layer, *, input=None, bind=None, convention=None, fold_bn=False):
     """``layer``'s numbers derived step by step. ``model`` is anything
     :func:`cnnsym.api.analyze` accepts, or a Report; ``layer`` a node name or module path
-    (exact, else a unique suffix or prefix match)."""
-    report = model if hasattr(model, "nodes") else api.analyze(model, input=input, bind=bind)
+    (exact, else a unique suffix or prefix match); ``fold_bn``: in the inference model with
+    BatchNorm folded into the conv before it (:mod:`cnnsym.fold`)."""
+    report = model if hasattr(model, "nodes") else api.analyze(model, input=input, bind=bind, fold_bn=fold_bn)
     conv = convention or getattr(report, "convention", None) or "cnnsym"
     try:
         conventions.get(conv)
     except KeyError as e:
         raise InputError(None, str(e).strip("'\"")) from None
-    res = find_node(report, layer)
+    try:
+        res = find_node(report, layer)
+    except InputError:
+        into = _folded_into(report, layer)
+        if into:
+            raise InputError(report.path, f"layer {layer!r} was folded into {into} (--fold-bn): explain {into}, "
+                                          "or leave out --fold-bn") from None
+        raise
     summary, steps, notes = _explain_node(report, res, conv)
     node = res.node
     module = _module_path(node.name)

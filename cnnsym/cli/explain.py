@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ._app import _run_guarded, _write, analyze_model, main
+from ._app import _run_guarded, _write, main
+from .lecture import analyze_report, fold_bn_option
 
 EXPLAIN_HELP = """Derive one LAYER's numbers step by step, in words and symbols and then with the
 values substituted: parameters, output extent per spatial axis, output values and bytes,
@@ -40,11 +41,12 @@ Exit status:
               metavar="FILE", help="Write to FILE instead of standard output.")
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS",
               help="Give up (exit 2) when the analysis takes longer than this.")
-def explain_cmd(model, layer, inputs, binds, fmt, convention, output, timeout):
+@fold_bn_option
+def explain_cmd(model, layer, inputs, binds, fmt, convention, output, timeout, fold_bn):
     from ..explain import explain
     from .conventions import check_convention
 
     _run_guarded(lambda: check_convention(convention), model)
-    rep = _run_guarded(lambda: analyze_model(model, inputs, binds, timeout)[1], model)
+    rep = _run_guarded(lambda: analyze_report(model, inputs, binds, timeout, fold_bn=fold_bn), model)
     ex = _run_guarded(lambda: explain(rep, layer, convention=convention), rep.path)
     _run_guarded(lambda: _write(ex.to_json() if fmt == "json" else ex.to_text(), output), model)

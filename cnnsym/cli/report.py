@@ -8,6 +8,7 @@ import click
 
 from ._app import (EXIT_INVALID, RegistryHelp, _console, _Fail, _run_guarded, _write, analyze_model,
                    conventions_help, formats_help, main)
+from .lecture import analyze_report, fold_bn_option
 
 REPORT_HELP = """Analyse an ONNX MODEL symbolically: every node's output shape as a formula in the
 input's symbols, its parameters, MACs and other cost terms, its output's memory and
@@ -55,7 +56,8 @@ Exit status:
 @click.option("--symbolic", "symbolic", default="", metavar="NAME,...",
               help="Source models: integer constructor arguments to keep as symbols (params and MACs "
                    "become polynomials in them, evaluated at their defaults).")
-def report_cmd(model, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic):
+@fold_bn_option
+def report_cmd(model, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic, fold_bn=False):
     from .conventions import apply_convention, check_convention
 
     _run_guarded(lambda: check_convention(convention), model)
@@ -63,7 +65,7 @@ def report_cmd(model, inputs, binds, fmt, wide, all_nodes, width, output, timeou
     if _lists_models(model, fmt, output):
         return
     syms = [x.strip() for x in symbolic.split(",") if x.strip()]
-    rep = _run_guarded(lambda: apply_convention(analyze_model(model, inputs, binds, timeout, syms)[1], convention),
+    rep = _run_guarded(lambda: apply_convention(analyze_report(model, inputs, binds, timeout, syms, fold_bn), convention),
                        model)
 
     def emit():
