@@ -463,11 +463,11 @@ def apply_to_report(report, name: str):
 
 
 # --------------------------------------------------------------------------- comparison
-def compare_rows(report) -> list:
+def compare_rows(report, formulas: bool = True) -> list:
     """``report``'s total under every preset, as ``cnnsym compare`` and the HTML page show
     it: one dict per preset with convention, tool, unit, value (int at the report's
-    bindings, or None), formula, explanation (the terms it counts or skips), bugs
-    ({name: {value, what, applies}}) and uncounted_nodes."""
+    bindings, or None), formula (simplified; None without ``formulas``), explanation (the
+    terms it counts or skips), bugs ({name: {value, what, applies}}) and uncounted_nodes."""
     import sympy as sp
 
     ev = (lambda e: report.evaluate(e)) if report.bindings is not None else (lambda e: None)
@@ -492,7 +492,8 @@ def compare_rows(report) -> list:
             text += "; no bias adds"
         bugs = {b: ev(e) for b, e in r.bugs.items()}
         rows.append({"convention": p.name, "tool": p.tool, "unit": p.unit, "value": _int(ev(r.total)),
-                     "formula": to_str(sp.simplify(r.total)) if r.total != 0 else "0", "explanation": text,
+                     "formula": (to_str(sp.simplify(r.total)) if r.total != 0 else "0") if formulas else None,
+                     "explanation": text,
                      "bugs": {b: {"value": _int(v), "what": p.bugs[b].description, "applies": p.bugs[b].applies}
                               for b, v in bugs.items()},
                      "uncounted_nodes": len(r.uncounted)})

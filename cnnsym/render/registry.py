@@ -29,6 +29,7 @@ class RenderOptions:
     width: Optional[int] = None  # table: the line width (None: 80, 160 with ``wide``)
     show_all_nodes: bool = False  # table: also list the nodes folded out by default
     show_all_checks: bool = False  # verify: list the checks that passed too
+    fragment: bool = False  # html: a <div> for a notebook cell instead of a whole page
 
 
 @dataclass(frozen=True)
