@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import sympy as sp
 
 from . import domain as dom
+from . import modules as _modules
 from .errors import InputError, ShapeError, BindingError
 from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision
 from .ops import UNKNOWN_OPERAND, lookup, numel
@@ -319,12 +320,13 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         totals["peak_activation_bytes"] = fast_sum(t.bytes for t in peak_tensors(draft, draft.bindings)
                                                    if t.bytes is not None)
         values = {k: evaluate(v, draft.bindings) for k, v in totals.items()}
-    return Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
-                  tensors, results, totals, constraints, valid_ranges=draft.valid_ranges,
-                  smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
-                  values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
-                  spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
-                  initializers=inits, steps=steps)
+    report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
+                    tensors, results, totals, constraints, valid_ranges=draft.valid_ranges,
+                    smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
+                    values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
+                    spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
+                    initializers=inits, steps=steps)
+    return replace(report, modules=_modules.build(graph, report))  # the module tree (cnnsym/modules.py)
 
 
 def _windows(inference) -> tuple:

@@ -151,8 +151,9 @@ class Graph:
     # module path -> (type name, construction SourceLoc or None): source frontend, every
     # named_modules() path in that order; dynamo exports, the class_hierarchy metadata
     module_types: dict = field(default_factory=dict)
-    # source frontend: module paths in first-call order (at call start)
-    module_calls: list = field(default_factory=list)
+    # source frontend: module path -> its first call's site in forward (SourceLoc or None),
+    # in first-call order (at call start)
+    module_calls: dict = field(default_factory=dict)
     # source frontend: --symbolic hyperparameters -> their default values
     symbol_defaults: dict = field(default_factory=dict)
 

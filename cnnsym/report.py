@@ -109,7 +109,10 @@ class ModuleInfo:
 
     @property
     def name(self) -> str:
-        """The last component of the path (the root: its type)."""
+        """The last component of the path (the root: its type; a per-node module: the
+        node's whole name)."""
+        if self.kind == "node":
+            return self.path
         return self.path.rsplit(".", 1)[-1] if self.path else (self.type or "model")
 
     @property

@@ -12,6 +12,7 @@ from ..graph import FLOAT_TYPES, Graph, GraphInput, Initializer, Node, Subgraph
 from ..symbolic import as_expr, dim_symbol
 from ._onnxpb import ITEMSIZE, expected_itemsize, newest_opset_at_least, proto, tensor_values
 from ._onnxwire import lean_bytes
+from ._scopes import assign_modules
 
 SMALL = 64  # contents of integer tensors up to this many elements are read (shape arithmetic)
 SMALL_FLOAT = 8  # float contents matter for scales, roi, clip bounds: never for weights
@@ -257,6 +258,7 @@ def load(path: str) -> Graph:
         graph.nodes.append(node)
     if not graph.nodes:
         raise InputError(path, "the graph has no nodes")
+    assign_modules(graph, g.node)  # module paths from the exporter's scopes (frontends/_scopes.py)
     return graph
 
 

@@ -94,6 +94,7 @@ def _load(it, builder, path, target, symbolic):
                                    "or of what it builds")
     for name, m in _named_modules(root):
         m.qualname = name
+        builder.module_types[name] = (m.type_name, m.loc)
     inputs, args = _inputs(it, fs, root, path)
     it.phase = "forward"
     try:

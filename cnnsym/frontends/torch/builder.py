@@ -22,6 +22,9 @@ class Builder:
         self.taken: set = set()
         self.held: dict = {}
         self.module_outputs: dict = {}
+        self.module_stack: list = []  # paths of the named modules being called, innermost last
+        self.module_calls: dict = {}  # path -> first call's SourceLoc, in first-call order
+        self.module_types: dict = {}  # named_modules() path -> (type name, SourceLoc)
         self.warnings: list = []
         self.opsets = {"": OPSET, "cnnsym.torch": 1}
 
@@ -72,6 +75,18 @@ class Builder:
         t = self.materialize(p)
         self.held.setdefault(node_name, []).append(t.name)
 
+    # modules -----------------------------------------------------------------
+    def enter(self, path, call_loc=None):
+        """A call of a module starts: a named one (``path`` not None) is recorded at its
+        first call; an unnamed one (built inside forward) keeps its caller's path."""
+        if path is not None:
+            self.module_calls.setdefault(path, call_loc)
+        self.module_stack.append(path if path is not None else
+                                 (self.module_stack[-1] if self.module_stack else ""))
+
+    def leave(self):
+        self.module_stack.pop()
+
     # nodes -------------------------------------------------------------------
     def emit(self, op_type, inputs, attrs=None, name="", domain="", loc=None, call_loc=None, n_out=1):
         name = self.unique(name or op_type)
@@ -85,7 +100,7 @@ class Builder:
                 ins.append(t)
         outs = [name] if n_out == 1 else [self.unique(f"{name}:{k}") for k in range(n_out)]
         node = Node(op_type, name, ["" if t is None else t.name for t in ins], outs, dict(attrs or {}), domain,
-                    len(self.nodes), loc, call_loc)
+                    len(self.nodes), loc, call_loc, self.module_stack[-1] if self.module_stack else "")
         self.nodes.append(node)
         values = self._infer(node, ins, n_out)
         return [Tensor(o, v.shape if v is not None else None, v.dtype if v is not None else FLOAT,
@@ -109,4 +124,6 @@ class Builder:
                   warnings=list(self.warnings), producer="cnnsym.frontends.torch", kind="torch")
         g.held = self.held
         g.module_outputs = self.module_outputs
+        g.module_types = self.module_types
+        g.module_calls = dict(self.module_calls)
         return g

@@ -130,10 +130,12 @@ def call_module(it, m, args, kwargs, node):
     call_loc = scope.loc(node) if (node is not None and scope is not None) else (
         it.owner_stack[-1][2] if it.owner_stack else it.site_loc())
     it.owner_stack.append((m, base if m.qualname != "" else "", call_loc))
+    it.builder.enter(m.qualname, call_loc)  # Node.module of what the call emits
     try:
         out = _dispatch(it, m, args, kwargs, node, base, call_loc)
     finally:
         it.owner_stack.pop()
+        it.builder.leave()
     key = m.qualname if m.qualname is not None else base
     names = [t.name for t in tensors_in(out)]
     if names:
