@@ -29,7 +29,9 @@ from .report import evaluate, peak_formula
 from .symbolic import to_str
 from .parse import BIN, SI, Range, parse_amount, parse_bind, parse_for_all, parse_growth  # noqa: F401 (public here too)
 
-EXHAUSTIVE_LIMIT = 4_000_000
+EXHAUSTIVE_LIMIT = 1 << 25  # sizes scanned exactly (about 33.5 million): a proof
+SAMPLE = 1 << 20  # sizes drawn above that: not a proof
+CHUNK = 1 << 20  # sizes evaluated at once
 
 
 # budget key -> (Report totals key, per-layer attribute or None, kind, label)
@@ -67,6 +69,11 @@ class Result:
     kind: str = "count"
     invalid_sizes: int = 0
     note: str = ""
+    proved: bool = True  # False when the worst case over a range comes from a sample
+    valid_sizes: object = None  # over a range: how many sizes are valid (an estimate when sampled)
+    range_sizes: object = None  # over a range: how many sizes it holds
+    sampled: bool = False
+    range_ok: bool = True  # False: most sizes of the range are invalid for the model (and that was not allowed)
 
     @property
     def ok(self):
@@ -86,7 +93,8 @@ class Result:
                 "actual": _num(self.actual), "ok": self.ok, "headroom_percent": None if self.headroom is None
                 else round(self.headroom, 2), "formula": to_str(self.formula) if self.formula is not None else None,
                 "where": self.where, "proof": self.proof, "layer": self.layer, "invalid_sizes": self.invalid_sizes,
-                "note": self.note}
+                "valid_sizes": self.valid_sizes, "range_sizes": self.range_sizes, "proved": self.proved,
+                "sampled": self.sampled, "range_ok": self.range_ok, "note": self.note}
 
 
 def _num(v):
@@ -149,9 +157,28 @@ def _int_or_none(v):
         return None
 
 
-def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None) -> list:
-    """Each budget's worst case over the box ``ranges`` (other symbols at ``bindings``),
-    proved by monotonicity or exhaustive evaluation."""
+def mostly_invalid(valid, total) -> bool:
+    """A range where fewer than half the sizes are valid for the model: checking it mostly
+    checks nothing (``--allow-invalid-sizes`` accepts it)."""
+    return total is not None and valid is not None and 2 * valid < total
+
+
+def range_text(r) -> str:
+    """'48 of 16,777,216 sizes in the range are valid for the model' (from a Result over a
+    range); the count is an estimate when the range was sampled."""
+    if r.range_sizes is None:
+        return ""
+    if r.sampled:
+        return (f"about {r.valid_sizes:,} of {r.range_sizes:,} sizes in the range are valid for the model "
+                f"(estimated from a sample, not counted)")
+    return f"{r.valid_sizes:,} of {r.range_sizes:,} sizes in the range are valid for the model"
+
+
+def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None, allow_invalid_sizes=False) -> list:
+    """Each budget's worst case over the box ``ranges`` (other symbols at ``bindings``):
+    proved by monotonicity (the upper corner valid) or by an exact scan of every valid size;
+    above ``EXHAUSTIVE_LIMIT`` sizes (after each axis is narrowed by its own constraints)
+    the sizes are sampled and every result says so (``proved`` False)."""
     ranged = [s for r in ranges for s in r.symbols]
     unknown = [s for s in ranged if s not in report.symbols]
     if unknown:
@@ -162,123 +189,256 @@ def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None)
         vals = np.arange(r.lo, r.hi + 1, r.step, dtype=np.int64)
         for s in r.symbols:
             axes.append((s, vals))
-    npoints = 1
-    for _, v in axes:
-        npoints *= len(v)
-    sample = npoints > EXHAUSTIVE_LIMIT
-    if sample:
-        rng = np.random.default_rng(0)
-        k = EXHAUSTIVE_LIMIT
-        cols = {s: rng.choice(v, size=k) for s, v in axes}
-        for s, v in axes:  # corners are always included
-            cols[s] = np.concatenate([cols[s], [v[0], v[-1]]])
-    else:
-        grids = np.meshgrid(*[v for _, v in axes], indexing="ij")
-        cols = {s: g.ravel() for (s, _), g in zip(axes, grids)}
-    n = len(next(iter(cols.values()))) if cols else 1
-    base = {k: v for k, v in bindings.items() if k not in cols}
-    # validity of every point
-    syms, ok = _lambdified(report)
-    valid = np.ones(n, dtype=bool)
-    if ok is not None:
-        args = {s.name: cols.get(s.name, base.get(s.name, 1)) for s in syms}
-        valid = ok(**args)
-    invalid = int((~valid).sum())
+    base = {k: v for k, v in bindings.items() if k not in ranged}
+    scan = Scan(report, axes, base)
     corner = {**base, **{s: int(v[-1]) for s, v in axes}}
+    corner_ok = scan.valid_at(corner)
 
-    def evaluate_all(e):
-        e = sp.sympify(e)
-        free = sorted(e.free_symbols, key=lambda s: s.name)
-        if not free:
-            return np.full(n, int(e) if e.is_Integer else float(e), dtype=object if e.is_Integer else float)
-        f = sp.lambdify(free, _exact(e), modules=[{"_IntFloor": np.floor_divide, "Min": np.minimum,
-                                                   "Max": np.maximum, "Mod": np.mod}, "numpy"])
+    # what each budget needs: a proof by monotonicity, or a place in the one scan
+    jobs, out = [], []
+    for key, amount in budgets.items():
+        total_key, attr, kind, label = METRICS[key]
+        if total_key == "peak_activation_bytes":
+            jobs.append((key, label, amount, kind, [("", _PEAK)]))
+        elif total_key is not None:
+            e = report.totals.get(total_key)
+            if e is None:
+                jobs.append((key, label, amount, kind, None))
+            else:
+                jobs.append((key, label, amount, kind, [("", sp.sympify(e))]))
+        else:
+            jobs.append((key, label, amount, kind, [(n, sp.sympify(e)) for n, e in _layer_exprs(report, attr) if e != 0]))
+    exprs = {}
+    for *_, items in jobs:
+        for _, e in items or ():
+            if e is _PEAK:
+                if not (_peak_monotone(report) and corner_ok):
+                    exprs[_PEAK] = None
+            elif {s.name for s in e.free_symbols} & set(scan.names) and not (monotone(e) and corner_ok):
+                exprs[e] = None
+    best = scan.run(list(exprs), report)
+    common = dict(invalid_sizes=scan.invalid, valid_sizes=scan.valid, range_sizes=scan.total,
+                  sampled=scan.sampled,
+                  range_ok=bool(allow_invalid_sizes) or not mostly_invalid(scan.valid, scan.total))
+    for key, label, amount, kind, items in jobs:
+        if items is None:
+            out.append(Result(key, label, amount, None, None, kind=kind, note="not available", **common))
+            continue
+        cands = []
+        for name, e in items:
+            cands.append((name, e) + _worst(report, e, scan, corner, corner_ok, best))
+        proved_all = all(c[6] for c in cands)
+        unknown = [c for c in cands if c[2] is None]
+        cands = [c for c in cands if c[2] is not None]
+        if not cands:
+            out.append(Result(key, label, amount, None, None, proof=scan.how(), kind=kind,
+                              note="no valid size found in the sample" if scan.sampled else "no valid size in the range",
+                              proved=not scan.sampled, **common))
+            continue
+        name, e, v, formula, pt, how, proved = max(cands, key=lambda c: c[2])
+        if proved and not proved_all:  # the maximum over layers is only as proved as its least proved part
+            how, proved = f"{how}; other layers {scan.how()}", False
+        note = f"{len(unknown)} layer(s) had no valid size in the sample" if unknown and scan.sampled else ""
+        out.append(Result(key, label, amount, v, formula, _pt(pt), how, layer=name, kind=kind, proved=proved,
+                          note=note, **common))
+    return out
+
+
+_PEAK = object()  # stands for the peak of live activations, which is no single formula
+
+
+def _peak_monotone(report):
+    return all(t.bytes is None or monotone(sp.sympify(t.bytes)) for t in report.tensors.values())
+
+
+def _worst(report, e, scan, corner, corner_ok, best):
+    """(value, formula, point, proof, proved) of ``e``'s maximum over the valid sizes."""
+    names = scan.names
+    if e is _PEAK:
+        if _peak_monotone(report) and corner_ok:
+            f = peak_formula(report, corner)
+            return (_int_or_none(evaluate(f, corner)), f, {s: corner[s] for s in names},
+                    "every tensor's size is monotone, so the live total at every step is: the peak is at the "
+                    "upper corner", True)
+    else:
+        free = {s.name for s in e.free_symbols}
+        if not free & set(names):
+            return _int_or_none(evaluate(e, corner)), e, {}, "does not depend on the ranged sizes", True
+        if monotone(e) and corner_ok:
+            return (_int_or_none(evaluate(e, corner)), e, {s: corner[s] for s in names},
+                    f"monotone in {', '.join(sorted(free & set(names)))}: the maximum is at the upper corner", True)
+    hit = best.get(e)
+    if hit is None:
+        return None, None, {}, scan.how(), not scan.sampled
+    point = {**scan.base, **hit}
+    if e is _PEAK:
+        f = peak_formula(report, point)
+        v = _int_or_none(evaluate(f, point))
+    else:
+        f, v = e, _int_or_none(evaluate(e, point))
+    how = scan.how()
+    if e is not _PEAK and monotone(e) or e is _PEAK and _peak_monotone(report):
+        how = "monotone, but the upper corner is invalid: " + how
+    return v, f, hit, how, not scan.sampled
+
+
+class Scan:
+    """The valid sizes of a box of ranged symbols, visited in chunks: each axis is first
+    narrowed by the constraints on it alone (the valid domain's structure), then the rest
+    of the box is scanned exactly (integer arithmetic) when it has at most
+    ``EXHAUSTIVE_LIMIT`` points, else sampled (``SAMPLE`` points and the upper corner)."""
+
+    def __init__(self, report, axes, base):
+        self.base = dict(base)
+        self.names = [s for s, _ in axes]
+        self.total = 1
+        for _, v in axes:
+            self.total *= len(v)
+        cons = list(report.constraints)
+        ranged = set(self.names)
+        narrowed = []
+        for s, vals in axes:
+            own = [c for c in cons if {x.name for x in c.rel.free_symbols} & ranged == {s}]
+            if own:
+                _, ok = _lambdified(_Cons(own))
+                keep = ok(**{x.name: self.base.get(x.name, 1) for c in own for x in c.rel.free_symbols
+                             if x.name != s}, **{s: vals})
+                vals = vals[keep]
+            narrowed.append(vals)
+        self.axes = narrowed
+        self.box = 1
+        for v in narrowed:
+            self.box *= len(v)
+        self.syms, self.ok = _lambdified(report)
+        self.sampled = self.box > EXHAUSTIVE_LIMIT
+        self.seen = 0  # points evaluated
+        self.valid = None  # exact count, or an estimate when sampled
+        self.invalid = 0
+
+    def valid_at(self, point):
+        if self.ok is None:
+            return True
+        return bool(self.ok(**{s.name: point.get(s.name, 1) for s in self.syms})[0])
+
+    def _chunks(self):
+        lens = [len(v) for v in self.axes]
+        if self.box == 0:
+            return
+        if not self.sampled:
+            for start in range(0, self.box, CHUNK):
+                idx = np.unravel_index(np.arange(start, min(self.box, start + CHUNK), dtype=np.int64), lens)
+                yield {s: v[i] for s, v, i in zip(self.names, self.axes, idx)}
+            return
+        rng = np.random.default_rng(0)
+        flat = rng.integers(0, self.box, size=SAMPLE, dtype=np.int64)
+        flat = np.append(flat, self.box - 1)  # the upper corner is always included
+        for start in range(0, flat.size, CHUNK):
+            idx = np.unravel_index(flat[start:start + CHUNK], lens)
+            yield {s: v[i] for s, v, i in zip(self.names, self.axes, idx)}
+
+    def run(self, exprs, report):
+        """{expr: point of its maximum over the valid sizes} (exprs may hold _PEAK); also
+        counts the valid sizes."""
+        best = {}
+        nvalid = seen = 0
+        fns = {e: _vector_fn(e) for e in exprs if e is not _PEAK}
+        peak = _PeakVector(report) if _PEAK in exprs else None
+        for cols in self._chunks():
+            n = len(next(iter(cols.values()))) if cols else 1
+            seen += n
+            if self.ok is not None:
+                valid = self.ok(**{s.name: cols.get(s.name, self.base.get(s.name, 1)) for s in self.syms})
+            else:
+                valid = np.ones(n, dtype=bool)
+            nvalid += int(valid.sum())
+            if not valid.any():
+                continue
+            vc = {s: c[valid] for s, c in cols.items()}
+            m = int(valid.sum())
+            for e in exprs:
+                vals = peak(vc, self.base, m) if e is _PEAK else fns[e](vc, self.base, m)
+                i = int(np.argmax(vals))
+                if e not in best or vals[i] > best[e][0]:
+                    best[e] = (vals[i], {s: int(vc[s][i]) for s in self.names})
+        self.seen = seen
+        if self.sampled:
+            self.valid = int(round(nvalid / max(seen, 1) * self.total))
+            self.sample_valid = nvalid
+        else:
+            self.valid = nvalid
+        self.invalid = self.total - self.valid
+        return {e: pt for e, (_, pt) in best.items()}
+
+    def how(self):
+        if self.sampled:
+            return f"sampled {self.seen:,} of {self.total:,} sizes, not proved"
+        return (f"evaluated exactly at all {self.valid:,} valid sizes of the {self.total:,} in the range"
+                + (f" (scanned {self.box:,} after narrowing each axis by its own constraints)"
+                   if self.box < self.total else ""))
+
+
+class _Cons:
+    def __init__(self, constraints):
+        self.constraints = constraints
+
+
+def _vector_fn(e):
+    free = sorted(e.free_symbols, key=lambda s: s.name)
+    if not free:
+        c = int(e) if e.is_Integer else float(e)
+        return lambda cols, base, n: np.full(n, c)
+    f = sp.lambdify(free, _exact(e), modules=[{"_IntFloor": np.floor_divide, "Min": np.minimum,
+                                               "Max": np.maximum, "Mod": np.mod}, "numpy"])
+
+    def run(cols, base, n):
         a = [np.asarray(cols.get(s.name, base.get(s.name, 1)), dtype=np.int64) for s in free]
         with np.errstate(all="ignore"):
             return np.broadcast_to(np.asarray(f(*a)), (n,))
 
-    def worst_of(e, key_note=""):
-        """(value, point dict, proof) of the maximum of e over valid points."""
-        e = sp.sympify(e)
-        free = {s.name for s in e.free_symbols}
-        if not (free & set(cols)):
-            return _int_or_none(evaluate(e, corner)), {}, "does not depend on the ranged sizes"
-        if monotone(e) and valid[-1 if not sample else n - 1]:
-            return _int_or_none(evaluate(e, corner)), {s: corner[s] for s in cols}, \
-                f"monotone in {', '.join(sorted(free & set(cols)))}: the maximum is at the upper corner"
-        vals = evaluate_all(e)
-        vals = np.where(valid, vals, -1)
-        if not valid.any():
-            return None, {}, "no valid size in the range"
-        i = int(np.argmax(vals))
-        point = {s: int(cols[s][i]) for s in cols}
-        exact = evaluate(e, {**base, **point})
-        how = (f"sampled {n} points (range too large to enumerate): not proved" if sample
-               else f"evaluated exactly at all {n - invalid} valid sizes")
-        if monotone(e):
-            how = "monotone, the upper corner is invalid: " + how
-        return _int_or_none(exact), point, how
+    return run
 
-    out = []
-    for key, amount in budgets.items():
-        total_key, attr, kind, label = METRICS[key]
-        if total_key == "peak_activation_bytes":
-            out.append(_peak_over_range(report, amount, label, kind, corner, cols, valid, key, invalid))
-            continue
-        if total_key is not None:
-            e = report.totals.get(total_key)
-            if e is None:
-                out.append(Result(key, label, amount, None, None, kind=kind, note="not available"))
+
+class _PeakVector:
+    """The peak of live activation bytes at many sizes at once: the execution steps walked
+    once with a vector of running totals (the tensors' live intervals, as
+    :func:`cnnsym.report.peak_tensors` walks them at one size)."""
+
+    def __init__(self, report):
+        self.steps = report.steps
+        self.base, self.starts, self.ends = [], {}, {}
+        fns = {}
+        for t in report.tensors.values():
+            if t.live is None or t.bytes is None:
                 continue
-            v, pt, how = worst_of(e)
-            out.append(Result(key, label, amount, v, e, _pt(pt), how, kind=kind, invalid_sizes=invalid))
-        else:
-            best = None
-            for name, e in _layer_exprs(report, attr):
-                if e == 0:
-                    continue
-                v, pt, how = worst_of(e)
-                if v is not None and (best is None or v > best[0]):
-                    best = (v, pt, how, name, e)
-            if best is None:
-                out.append(Result(key, label, amount, None, None, kind=kind))
-            else:
-                v, pt, how, name, e = best
-                out.append(Result(key, label, amount, v, e, _pt(pt), how, layer=name, kind=kind, invalid_sizes=invalid))
-    return out
+            e = sp.sympify(t.bytes)
+            if e not in fns:
+                fns[e] = _vector_fn(e)
+            lo, hi = t.live
+            if lo < 0:
+                self.base.append(e)
+                lo = 0
+            if hi < self.steps:
+                self.ends.setdefault(hi, []).append(e)
+            self.starts.setdefault(lo, []).append(e)
+        self.fns = fns
+
+    def __call__(self, cols, base, n):
+        vals = {e: f(cols, base, n).astype(np.int64) for e, f in self.fns.items()}
+        best = np.zeros(n, dtype=np.int64)  # before the first step: the graph inputs alone
+        for e in self.base:
+            best = best + vals[e]
+        cur = np.zeros(n, dtype=np.int64)
+        for step in range(self.steps):
+            for e in self.starts.get(step, ()):
+                cur = cur + vals[e]
+            best = np.maximum(best, cur)
+            for e in self.ends.get(step, ()):
+                cur = cur - vals[e]
+        return best
 
 
 def _pt(pt):
     return ", ".join(f"{k}={v}" for k, v in pt.items())
-
-
-def _peak_over_range(report, amount, label, kind, corner, cols, valid, key, invalid):
-    """The peak of live activations over the range, from the tensors' live intervals in the
-    Report (no graph walk)."""
-    tensors = report.tensors
-    all_mono = all(t.bytes is None or monotone(t.bytes) for t in tensors.values())
-    if all_mono and valid[-1]:
-        e = peak_formula(report, corner)
-        return Result(key, label, amount, _int_or_none(evaluate(e, corner)), e, _pt({s: corner[s] for s in cols}),
-                      "every tensor's size is monotone, so the live total at every step is: the peak is at the "
-                      "upper corner", kind=kind, invalid_sizes=invalid)
-    # otherwise evaluate the peak at every valid point (slow path: a Python loop)
-    idx = np.flatnonzero(valid)
-    if idx.size > 20000:
-        idx = idx[np.linspace(0, idx.size - 1, 20000).astype(int)]
-        how = f"sampled {idx.size} valid sizes: not proved"
-    else:
-        how = f"evaluated at all {idx.size} valid sizes"
-    best = None
-    for i in idx:
-        b = {**corner, **{s: int(cols[s][i]) for s in cols}}
-        e = peak_formula(report, b)
-        v = _int_or_none(evaluate(e, b))
-        if v is not None and (best is None or v > best[0]):
-            best = (v, e, {s: b[s] for s in cols})
-    if best is None:
-        return Result(key, label, amount, None, None, kind=kind, note="no valid size in the range")
-    return Result(key, label, amount, best[0], best[1], _pt(best[2]), how, kind=kind, invalid_sizes=invalid)
 
 
 # ------------------------------------------------------------------------------ baseline

@@ -18,6 +18,7 @@ one is a :class:`ConfigError` naming ``tool.cnnsym.<key>`` and what is wrong.
     max-macs = "4.1G"
     bind = "H=224,W=224"
     for-all = "H,W in 32..1024"
+    allow-invalid-sizes = false        # true: a --for-all range mostly invalid for the model is only noted
 
     [tool.cnnsym.models."models/lenet.py::LeNet"]   # glob on "path::Name" (or a path)
     input = "1x1x28x28"
@@ -42,7 +43,8 @@ BUDGET_KEYS = {
     "max-activation-bytes": "bytes", "max-peak-activation-bytes": "bytes",
     "max-layer-params": "count", "max-layer-macs": "count", "max-layer-activation-bytes": "bytes",
 }
-BUDGET_EXTRA = {"bind": str, "for-all": str, "max-growth": (str, int, float), "baseline": str}
+BUDGET_EXTRA = {"bind": str, "for-all": str, "max-growth": (str, int, float), "baseline": str,
+                "allow-invalid-sizes": bool}
 TOP_KEYS = {"input": str, "select": list, "extend-select": list, "ignore": list, "strict": bool,
             "plugins": list, "cache": bool, "budgets": dict, "models": dict, "per-file-ignores": dict,
             "bind": str}
@@ -84,6 +86,13 @@ class Config:
                 continue
             out.update(entry)
         return out
+
+    def input_for(self, spec: str) -> list:
+        """The configured input dims texts of a model (``[NAME=]DIMS``, one per input), or
+        []: ``[tool.cnnsym.models."pattern"] input`` over ``[tool.cnnsym] input``. Every
+        command (lint, check, report through the API) reads the input this one way."""
+        text = self.model_entry(spec).get("input") or self.input
+        return [x.strip() for x in (text or "").split(";") if x.strip()]
 
     def rel(self, path: str) -> str:
         try:

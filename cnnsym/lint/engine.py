@@ -126,11 +126,7 @@ def _dims_for(target, opts):
         return list(opts.inputs)
     cfg = opts.cfg
     if cfg is not None:
-        e = cfg.model_entry(target.spec)
-        if e.get("input"):
-            return [x.strip() for x in e["input"].split(";") if x.strip()]
-        if cfg.input:
-            return [x.strip() for x in cfg.input.split(";") if x.strip()]
+        return cfg.input_for(target.spec) or None
     return None
 
 
