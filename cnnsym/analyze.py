@@ -325,7 +325,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
                     values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
                     spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
-                    initializers=inits, steps=steps)
+                    initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
     return replace(report, modules=_modules.build(graph, report))  # the module tree (cnnsym/modules.py)
 
 

@@ -156,6 +156,9 @@ class Graph:
     module_calls: dict = field(default_factory=dict)
     # source frontend: --symbolic hyperparameters -> their default values
     symbol_defaults: dict = field(default_factory=dict)
+    # source frontend: what building the model's modules/parameters or its forward did not
+    # follow, one 'file:line: why' each; any makes the totals lower bounds (Report.complete False)
+    not_followed: list = field(default_factory=list)
 
     @property
     def opset(self) -> int:

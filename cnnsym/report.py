@@ -35,7 +35,7 @@ import sympy as sp
 
 from .symbolic import as_expr
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the modules section and nodes[i].module (docs/json.md)
 CONVENTION = "cnnsym"
 
 
@@ -195,6 +195,9 @@ class Report:
     convention: str = CONVENTION
     spatial_symbols: set = field(default_factory=set)
     symbol_defaults: dict = field(default_factory=dict)  # hyperparameter -> default value
+    # source frontend: code that builds modules/parameters (or forward) it did not follow,
+    # 'file:line: why' each: the totals are then lower bounds
+    not_followed: list = field(default_factory=list)
     opset: int = 0
     initializers: dict = field(default_factory=dict)  # name -> InitializerInfo
     steps: int = 0  # nodes in execution order (the end of every live interval)
@@ -221,7 +224,7 @@ class Report:
     def complete(self) -> bool:
         """True when every node was counted (no unsupported op, nothing downstream of one,
         no op in error): only then are the totals exact rather than lower bounds."""
-        return all(r.status == "ok" for r in self.nodes)
+        return not self.not_followed and all(r.status == "ok" for r in self.nodes)
 
     # ---------------------------------------------------------------- rendering
     def render(self, fmt: str = "table", **options) -> str:
@@ -244,10 +247,10 @@ class Report:
         return ("<!doctype html><html><head><meta charset='utf-8'><title>cnnsym report</title></head><body>"
                 + self._repr_html_() + "</body></html>\n")
 
-    def _repr_html_(self) -> str:  # Jupyter
+    def _repr_html_(self) -> str:  # Jupyter: a fragment (a styled <div>, no <html> wrapper)
         render = importlib.import_module("cnnsym.render")
         if "html" in render.FORMATS:
-            return self.render("html")
+            return self.render("html", fragment=True)
         return f"<pre>{html_escape(self.render('table', width=120))}</pre>"
 
     def __repr__(self) -> str:

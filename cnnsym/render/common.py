@@ -319,6 +319,8 @@ def totals_rows(report) -> list:
             p = _preset(report)
             label = f"{report.convention}: {p.unit if p else 'total'}"
         hv = "" if v is None else (human(v, "bytes" if k in BYTE_KEYS else "count") if is_int(v) else str(v))
+        if hv and not report.complete:
+            hv = ">= " + hv  # a partial analysis: every total is a lower bound
         out.append((k, label, to_str(expr), v, hv))
     return out
 
@@ -330,6 +332,10 @@ def incomplete_nodes(report) -> int:
 
 def partial_note(report) -> str:
     n = incomplete_nodes(report)
+    nf = list(getattr(report, "not_followed", ()) or ())
+    if nf and not n:
+        more = f" (and {len(nf) - 1} more, in the warnings)" if len(nf) > 1 else ""
+        return f"partial: the source was not fully followed ({nf[0]}{more}); totals are lower bounds"
     if not n:
         return ""
     return (f"partial: {n} node{'s' if n != 1 else ''} not counted (unsupported ops, their "

@@ -6,13 +6,14 @@ import json
 from .._version import __version__
 from ..graph import DTYPE_NAMES
 from ..report import SCHEMA_VERSION
-from .common import (_Eval, _json_default, _jsonable, _spatial, convention_doc, incomplete_nodes,
+from .common import (_Eval, _json_default, _jsonable, _spatial, convention_doc,
                      opaque_symbols, rel_str, to_str)
+from .modtree import modules_json
 from .registry import RenderOptions, register_format
 
 
 def to_json_dict(report) -> dict:
-    """The documented JSON form (docs/json.md), schema_version 1."""
+    """The documented JSON form (docs/json.md), schema_version 2."""
     ev = _Eval(report)
     tensors = {}
     for name, t in report.tensors.items():
@@ -66,6 +67,7 @@ def to_json_dict(report) -> dict:
             "flops": to_str(r.flops),
             "terms": {k: to_str(v) for k, v in r.terms.items()},
             "message": r.message,
+            "module": n.module,
         }
         if ev.b is not None:
             d["values"] = {
@@ -108,13 +110,15 @@ def to_json_dict(report) -> dict:
                         {"input": None, "axis": None, "hyperparameter": True, "default": report.symbol_defaults.get(s)})
                     for s, (inp, ax) in report.symbols.items()},
         "opaque_symbols": opaque_symbols(report),
-        "complete": incomplete_nodes(report) == 0,
+        "complete": report.complete,  # no node uncounted and (source) nothing not followed
+        "not_followed": list(getattr(report, "not_followed", ()) or ()),
         "inputs": list(report.inputs),
         "outputs": list(report.outputs),
         "bindings": None if report.bindings is None else {k: int(v) for k, v in report.bindings.items()},
         "binding_notes": list(report.binding_notes),
         "tensors": tensors,
         "nodes": nodes,
+        "modules": modules_json(report),
         "totals": totals,
         "values": values,
         "constraints": [{"expr": rel_str(c.rel), "message": c.message, "node": c.node} for c in report.constraints],

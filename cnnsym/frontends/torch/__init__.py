@@ -108,6 +108,7 @@ def _load(it, builder, path, target, symbolic):
     _unused_params(it, root)
     g = builder.graph(inputs, outputs)
     g.symbol_defaults = dict(it.symbol_defaults)
+    g.not_followed = list(it.not_followed)
     if not g.nodes:
         raise InputError(path, f"{target}: forward produces no operations")
     return g
@@ -129,6 +130,7 @@ def _construct(it, fs, path, target):
         models = _models(it, fs)
         raise InputError(path, f"no model named {_src(name)!r} (models in this file: {', '.join(models) or 'none'})")
     it.site_stack.append((fs, _def_node(obj) or fs.tree))
+    it.building = True
     try:
         if isinstance(expr, cst.Call):
             root = it.eval(expr, frame)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import libcst as cst
 import sympy as sp
 
+from . import consts
+from .consts import ConstTensor
 from .registry import BUILTINS, EXPRESSIONS, OPS
 from .scope import Frame
+from .statements import _MISSING
 from .values import (Builtin, Gen, Namespace, Param, Stop, Tensor, Unknown, UserFunction, dict_key, norm, num)
 
 _EXC_NAMES = {"ValueError", "TypeError", "NotImplementedError", "RuntimeError", "KeyError", "AssertionError",
@@ -31,8 +34,9 @@ class Expressions:
                 return f.locals[n]
             f = f.parent
         g = frame.scope.globals
-        if n in g:
-            return g[n]
+        v = self.lookup_global(frame.scope, n)
+        if v is not _MISSING:
+            return v
         b = BUILTINS.get(n)
         if b is not None:
             return b
@@ -151,6 +155,8 @@ class Expressions:
             return v
         if isinstance(v, Unknown):
             return v
+        if isinstance(v, ConstTensor):
+            return consts.binop("Multiply", v, -1) if op == "Minus" else v
         if op == "Minus":
             return norm(-num(v)) if isinstance(v, sp.Basic) else -v
         if op == "Plus":

@@ -16,6 +16,7 @@ import libcst as cst
 
 from ...graph import SourceLoc
 from .expressions import Expressions
+from .imports import MAX_FILES
 from .scope import FileScope, Frame
 from .semantics import Semantics
 from .statements import Statements, assigned_names
@@ -38,6 +39,10 @@ class Interp(Statements, Expressions, Semantics):
         self.site_stack: list = []  # (scope, node) of the statement being run
         self.warned: set = set()
         self.active: dict = {}  # function node -> its calls running now (recursion bound)
+        # building the model (its construction or forward, not a module's top level): what is
+        # not followed then may drop modules or parameters, so the report is incomplete
+        self.building = False
+        self.not_followed: list = []
 
     # diagnostics ------------------------------------------------------------
     def where(self):
@@ -53,6 +58,15 @@ class Interp(Statements, Expressions, Semantics):
             self.warned.add(text)
             self.builder.warn(text)
 
+    def unfollowed(self, msg: str):
+        """A warning about something not followed; while the model is being built or run
+        it also makes the analysis partial (the totals are lower bounds)."""
+        scope, line = self.where()
+        text = f"{os.path.basename(scope.path)}:{line}: {msg}" if scope else msg
+        if self.building and text not in self.not_followed:
+            self.not_followed.append(text)
+        self.diag(msg)
+
     def site_loc(self) -> SourceLoc | None:
         if not self.site_stack:
             return None
@@ -64,6 +78,8 @@ class Interp(Statements, Expressions, Semantics):
         path = os.path.abspath(path)
         fs = self.files.get(path)
         if fs is None:
+            if len(self.files) >= MAX_FILES:
+                raise Stop(f"{os.path.basename(path)} not read: the analysis already read {MAX_FILES} source files")
             fs = FileScope(self, path, dotted)
             self.files[path] = fs
             self.exec_module(fs)

@@ -33,7 +33,7 @@ def init_layer(it, kind, m, args, kwargs, node):
     spec = LAYERS.get(kind)
     if spec is None:
         m.unknown = kind
-        it.diag(f"nn.{kind} is not a layer cnnsym knows: its parameters are not counted and its call is unaccounted")
+        it.unfollowed(f"nn.{kind} is not a layer cnnsym knows: its parameters are not counted and its call is unaccounted")
         return None
     sig, cls = spec.sig, spec.cls
     m.kind = kind

@@ -9,6 +9,7 @@ import math
 
 import sympy as sp
 
+from . import consts
 from .emit import build_loc, call_func, call_site_loc, node_name, unknown_node
 from .registry import BUILTINS, FUNCS, LAYERS, OPS, TORCH_CTORS
 from .values import (NS, ArgParser, Builtin, Module, Namespace, Param, Partial, Stop, Tensor, TorchClass, Unknown,
@@ -17,6 +18,47 @@ from .values import (NS, ArgParser, Builtin, Module, Namespace, Param, Partial, 
 
 @OPS.register()
 def resolve(it, path):
+    v = _resolve(it, path)
+    parts = path.split(".")
+    if len(parts) == 2 and parts[0] == "torch" and parts[1] in consts.NAMES and isinstance(v, (Builtin, Namespace)):
+        return _const_first(path, parts[1], v)
+    if parts[0] == "numpy" and len(parts) >= 2:
+        return _numpy(path, parts[-1])
+    return v
+
+
+def _const_first(path, name, fallback):
+    """torch.<name>: evaluated on constant tensors outside forward (torch.arange(depth) *
+    w_a, torch.log, .tolist()); anything else goes to what torch.<name> means for tensors."""
+    def fn(it, a, k, s):
+        if it.phase != "forward" or any(consts.is_const(x) for x in a):
+            r = consts.call(name, a, k)
+            if r is not NotImplemented:
+                return r
+        return it.call(fallback, a, k, s)
+    return Builtin(path, fn)
+
+
+_NP_CONSTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan, "newaxis": None}
+
+
+def _numpy(path, name):
+    """numpy.<name> on known numbers (np.linspace, np.prod, np.cumsum, np.array, ...)."""
+    if name in _NP_CONSTS:
+        return _NP_CONSTS[name]
+
+    def fn(it, a, k, s):
+        if name in ("int64", "int32", "float32", "float64", "int_", "float_") and len(a) == 1:
+            x = consts.to_int(a[0])
+            return int(x) if name.startswith("int") else float(x)
+        r = consts.call(name, a, k, torch_dtypes=False)
+        if r is NotImplemented:
+            raise Stop(f"numpy.{name} of values that are not known numbers")
+        return r
+    return Builtin(path, fn)
+
+
+def _resolve(it, path):
     parts = path.split(".")
     head = parts[0]
     last = parts[-1]
@@ -44,6 +86,8 @@ def resolve(it, path):
             if last == "Tensor":
                 return Namespace(path)
             return _func(last, path)
+        if parts[1] == "_C" and last.startswith("_log_api_usage"):
+            return Builtin(path, lambda it_, a, k, s: None)  # usage logging: no effect on the model
         if parts[1] == "jit" or parts[1] == "utils":
             return Builtin(path, lambda it_, a, k, s: a[0] if a else None)
         return Namespace(path)
@@ -115,9 +159,9 @@ def call_external(it, path, args, kwargs, node):
         return Unknown(path)
     m = Module(loc=build_loc(it, node), unknown=path.split(".")[-1])
     if path.startswith("torch"):
-        it.diag(f"{path} is not followed: treated as an unknown layer (parameters not counted)")
+        it.unfollowed(f"{path} is not followed: treated as an unknown layer (parameters not counted)")
     else:
-        it.diag(f"{path} comes from a package cnnsym does not read: an unknown layer "
+        it.unfollowed(f"{path} comes from a package cnnsym does not read: an unknown layer "
                 "(parameters not counted, its call unaccounted)")
     return m
 
@@ -127,7 +171,7 @@ def call_unknown(it, why, args, kwargs, node):
     if it.phase == "forward" and any(isinstance(v, (Tensor, Param)) for v in [*args, *kwargs.values()]):
         return unknown_node(it, why, args, kwargs, node_name(it, "unknown"), it.site_loc(), call_site_loc(it, node))
     if it.phase != "forward":
-        it.diag(f"{why}: not followed; treated as an unknown layer")
+        it.unfollowed(f"{why}: not followed; treated as an unknown layer")
         return Module(loc=build_loc(it, node), unknown=str(why).split(" ")[0].split(".")[-1])
     return Unknown(why)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import consts
 from .registry import BUILTINS, OPS
 from .values import (MAX_LOOP, NS, ArgParser, BoundMethod, Builtin, Gen, Module, Obj, Partial, Stop, Super, Tensor,
                      TorchClass, Unknown, UserClass, UserFunction, dict_key, norm, num)
@@ -32,14 +33,20 @@ def _len(it, a, k, s):
         return len(v.items)
     if isinstance(v, Unknown):
         raise Stop(f"len() of an unknown value ({v.why})")
+    if isinstance(v, consts.ConstTensor):
+        return int(v.arr.shape[0]) if v.arr.ndim else _len0()
     return len(v)
+
+
+def _len0():
+    raise Stop("len() of a 0-d tensor")
 
 
 def _num_conv(kind):
     def f(it, a, k, s):
         if not a:
             return kind()
-        v = a[0]
+        v = consts.to_int(a[0])
         if isinstance(v, str):
             return kind(v)
         if isinstance(v, Unknown):

@@ -3,10 +3,10 @@ names (:class:`Frame`)."""
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ...errors import InputError
 from ...graph import SourceLoc
+from .imports import parse
 
 SCOPE_NAME = "__cnnsym_static__"
 
@@ -20,24 +20,17 @@ class FileScope:
         self.dotted = dotted
         self.globals: dict = {"__name__": SCOPE_NAME, "__file__": path}
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            self.tree, self.positions = parse(path)  # cached across analyses
         except OSError as e:
             raise InputError(path, f"cannot read: {e.strerror.lower() if e.strerror else e}")
-        try:
-            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(path, "not UTF-8 text; expected a Python source file")
-        try:
-            tree = cst.parse_module(text)
         except cst.ParserSyntaxError as e:
             raise InputError(path, f"line {e.raw_line}: Python syntax error: {str(e.message).splitlines()[0]}")
         except Exception as e:  # noqa: BLE001 - the parser's own error types
             raise InputError(path, f"cannot parse: {type(e).__name__}")
-        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-        self.tree = wrapper.module
-        self.positions = wrapper.resolve(PositionProvider)
         self.executed = False
+        self.stars: list = []  # files of a package __init__'s `from .x import *`, read when a name is missing
 
     def loc(self, node) -> SourceLoc:
         pos = self.positions.get(node)

@@ -8,9 +8,13 @@ from __future__ import annotations
 import os
 
 import libcst as cst
+import numpy as np
 import sympy as sp
 
 from ...symbolic import dim_symbol, fdiv, imod
+from . import consts
+from .consts import ConstTensor
+from .imports import module_name
 from .registry import OPS
 from .scope import FileScope, Frame
 from .values import (MAX_DEPTH, MAX_LOOP, MAX_RECURSION, NS, ArgParser, BoundMethod, Builtin, Fatal, Gen, Module,
@@ -51,7 +55,7 @@ class Semantics:
             self.diag("control flow depends on tensor values (data-dependent); assumed true")
             return True
         if isinstance(v, Unknown):
-            self.diag(f"condition on an unknown value ({v.why}); assumed false")
+            self.unfollowed(f"condition on an unknown value ({v.why}); assumed false")
             return False
         return True
 
@@ -198,6 +202,9 @@ class Semantics:
             raise Stop(f"iterating over an unknown value ({v.why})")
         if isinstance(v, Gen):
             return v.items
+        if isinstance(v, ConstTensor):
+            return [consts.wrap(r, v.torch_dtypes) if isinstance(r, np.ndarray) else ConstTensor(np.asarray(r))
+                    for r in v.arr] if v.arr.ndim else _raise(Stop("iterating over a 0-d tensor"))
         raise Stop(f"cannot iterate over {type(v).__name__}")
 
     def getitem(self, obj, key, node):
@@ -212,6 +219,10 @@ class Semantics:
             return obj[k]
         if isinstance(obj, Module):
             return OPS.container_getitem(self, obj, key)
+        if isinstance(obj, ConstTensor):
+            r = obj.arr[tuple(norm(x) for x in key) if isinstance(key, tuple) else norm(key)]
+            return ConstTensor(np.asarray(r), obj.torch_dtypes) if obj.torch_dtypes or isinstance(r, np.ndarray) \
+                else r.item()
         if isinstance(obj, Unknown):
             return obj
         if isinstance(obj, (TorchClass, Namespace)):
@@ -227,12 +238,12 @@ class Semantics:
         if isinstance(obj, Namespace):
             return OPS.resolve(self, obj.path + "." + name)
         if isinstance(obj, FileScope):
-            if name in obj.globals:
-                return obj.globals[name]
-            sub = self.resolve_import(obj, name, 1)
-            if sub is not None and not os.path.isdir(sub):
-                return self.load_file(sub)
-            raise Stop(f"{name!r} not found in {os.path.basename(obj.path)}")
+            v = self.import_name(obj, name, obj, "", 0)
+            if isinstance(v, Unknown) and v.why.startswith(f"{name} (not found"):
+                if name == "__name__":
+                    return module_name(obj.path)
+                raise Stop(f"{name!r} not found in {os.path.basename(obj.path)}")
+            return v
         if isinstance(obj, UserClass):
             for c in obj.mro():
                 if isinstance(c, UserClass) and name in c.ns:
@@ -240,8 +251,10 @@ class Semantics:
                     if isinstance(v, UserFunction) and v.kind == "classmethod":
                         return BoundMethod(obj, v)
                     return v
-            if name == "__name__":
+            if name in ("__name__", "__qualname__"):
                 return obj.name
+            if name == "__module__":
+                return module_name(obj.scope.path)
             raise Stop(f"class {obj.name} has no attribute {name!r}")
         if isinstance(obj, TensorCtor):
             return OPS.ctor_attr(self, obj, name)
@@ -278,8 +291,10 @@ class Semantics:
             return obj
         if isinstance(obj, ArgParser):
             return OPS.argparse_attr(self, obj, name)
-        if isinstance(obj, (UserFunction, Builtin)) and name == "__name__":
+        if isinstance(obj, (UserFunction, Builtin)) and name in ("__name__", "__qualname__"):
             return obj.name
+        if isinstance(obj, UserFunction) and name == "__module__":
+            return module_name(obj.scope.path)
         return OPS.python_attr(self, obj, name)
 
     def class_attr(self, obj, cls, name):
@@ -297,6 +312,8 @@ class Semantics:
                 return v
         if name == "__class__":
             return cls
+        if name == "__module__":
+            return module_name(cls.scope.path)
         raise Stop(f"{cls.name} object has no attribute {name!r}")
 
     def module_getattr(self, m: Module, name):
@@ -487,3 +504,7 @@ class Semantics:
                 if n in self.symbolic and isinstance(loc[n], int) and not isinstance(loc[n], bool):
                     self.symbol_defaults.setdefault(n, loc[n])
                     loc[n] = dim_symbol(n)
+
+
+def _raise(e):
+    raise e

@@ -8,40 +8,111 @@ import os
 
 import libcst as cst
 
+from ...errors import InputError
+from .imports import find_source, submodule
 from .registry import OPS
 from .scope import Frame, FileScope
-from .values import (MAX_LOOP, Break, Continue, Module, Namespace, Return, Stop, Tensor, Unknown, UserClass,
+from .values import (MAX_LOOP, Break, Continue, Lazy, Module, Namespace, Return, Stop, Tensor, Unknown, UserClass,
                      UserFunction)
 
 
 class Statements:
     # imports ----------------------------------------------------------------
     def resolve_import(self, fs: FileScope, module: str, level: int):
-        """A sibling file of the project, or None (torch, third-party)."""
-        base = os.path.dirname(fs.path)
-        for _ in range(max(level - 1, 0)):
-            base = os.path.dirname(base)
-        parts = module.split(".") if module else []
-        candidates = []
-        if level:
-            candidates.append(os.path.join(base, *parts))
-        else:
-            for root in (os.path.dirname(fs.path), self.root, os.path.dirname(self.root)):
-                candidates.append(os.path.join(root, *parts))
-                # "from models.blocks import X" inside models/: drop the package prefix
-                if len(parts) > 1:
-                    candidates.append(os.path.join(root, *parts[1:]))
-        for c in candidates:
-            if not parts and level:
-                init = os.path.join(c, "__init__.py")
-                if os.path.isfile(init):
-                    return init
-                return c if os.path.isdir(c) else None
-            if os.path.isfile(c + ".py"):
-                return c + ".py"
-            if os.path.isfile(os.path.join(c, "__init__.py")):
-                return os.path.join(c, "__init__.py")
-        return None
+        """The file (or namespace-package directory) of an import, or None: what is modelled
+        by name (torch, math, the standard library) or not found (see :mod:`.imports`)."""
+        return find_source(fs.path, self.root, module, level)
+
+    def lookup_global(self, fs: FileScope, name: str):
+        """A module-level name of ``fs``: its globals (a lazy import resolved on first use),
+        then what its lazy ``from .x import *`` lines bring; ``_MISSING`` when absent."""
+        g = fs.globals
+        if name in g:
+            v = g[name]
+            if isinstance(v, Lazy):
+                v = g[name] = self.force(v)
+            return v
+        for p in list(fs.stars):
+            try:
+                src = self.load_file(p)
+            except Stop:
+                continue
+            v = self.lookup_global(src, name)
+            if v is not _MISSING and not name.startswith("_"):
+                g[name] = v
+                return v
+        return _MISSING
+
+    def force(self, v):
+        """A lazy import made real: the module's file read, or the name looked up in it."""
+        while isinstance(v, Lazy):
+            try:
+                src = self.load_file(v.path) if not os.path.isdir(v.path) else Namespace("<package>" + v.path)
+            except InputError as e:
+                return Unknown(f"{v.name or os.path.basename(v.path)} (its source cannot be read: {e.problem})")
+            if v.name is None:
+                return src
+            v = self.import_name(src, v.name, src, "", 0) if isinstance(src, FileScope) else \
+                self.import_name(src, v.name, None, "", 0)
+        return v
+
+    def import_module(self, fs, name, level):
+        path = self.resolve_import(fs, name, level)
+        if path is not None:
+            if os.path.isdir(path):
+                return Namespace("<package>" + path)
+            try:
+                return self.load_file(path)
+            except InputError as e:
+                return Unknown(f"{name or '.'} (its source cannot be read: {e.problem})")
+        return Namespace(name or "<relative>")
+
+    def import_name(self, src, name, fs, mod, level):
+        if isinstance(src, FileScope):
+            v = self.lookup_global(src, name)
+            if v is not _MISSING:
+                return v
+            sub = submodule(src.path, name)
+            if sub is not None:
+                return self.import_module(src, name, 1) if not os.path.isdir(sub) else Namespace("<package>" + sub)
+            return Unknown(f"{name} (not found in {os.path.basename(src.path)})")
+        if isinstance(src, Namespace) and src.path.startswith("<package>"):
+            base = src.path[len("<package>"):]
+            sub = submodule(base, name)
+            if sub is not None and not os.path.isdir(sub):
+                return self.load_file(sub)
+            return Namespace("<package>" + sub) if sub is not None else Unknown(name)
+        if isinstance(src, Namespace):
+            return self.getattr(src, name, None)
+        return Unknown(name) if not isinstance(src, Unknown) else src
+
+    def lazy_from_import(self, s, frame) -> bool:
+        """``from .x import a`` at a package __init__'s top level binds ``a`` lazily: a
+        package's __init__ imports much that one model never uses (torchvision.models
+        imports every model family), so a name's file is read when the name is used."""
+        fs = frame.scope
+        if not (fs.path.endswith("__init__.py") and frame.locals is fs.globals and frame.func is None):
+            return False
+        mod = _dotted(s.module) if s.module is not None else ""
+        level = len(s.relative)
+        path = self.resolve_import(fs, mod, level)
+        if path is None:
+            return False
+        if isinstance(s.names, cst.ImportStar):
+            if not os.path.isdir(path):
+                fs.stars.append(path)
+            return True
+        for alias in s.names:
+            name = _dotted(alias.name)
+            target = alias.asname.name.value if alias.asname is not None else name
+            sub = submodule(path, name) if (os.path.isdir(path) or path.endswith("__init__.py")) else None
+            if sub is not None:
+                frame.locals[target] = Lazy(sub)
+            elif os.path.isdir(path):
+                frame.locals[target] = Unknown(f"{name} (not found in {os.path.basename(path)})")
+            else:
+                frame.locals[target] = Lazy(path, name)
+        return True
 
     # statements -------------------------------------------------------------
     def exec_body(self, body, frame):
@@ -63,7 +134,7 @@ class Statements:
             if frame.func is None and frame.locals is frame.scope.globals:
                 raise
             why = str(e) if isinstance(e, Stop) else f"{type(e).__name__}: {e}"
-            self.diag(f"not followed ({why}); the rest is analysed")
+            self.unfollowed(f"not followed ({why}); the rest is analysed")
             line = frame.scope.line(stmt)
             for target in _assigned_targets(stmt):
                 try:
@@ -194,6 +265,8 @@ class Statements:
                     top = full.split(".")[0]
                     frame.locals[top] = self.import_module(frame.scope, top, 0)
         elif t is cst.ImportFrom:
+            if self.lazy_from_import(s, frame):
+                return
             mod = _dotted(s.module) if s.module is not None else ""
             level = len(s.relative)
             src = self.import_module(frame.scope, mod, level)
@@ -217,32 +290,6 @@ class Statements:
             return
         else:
             raise Stop(f"{t.__name__} is not followed")
-
-    def import_module(self, fs, name, level):
-        path = self.resolve_import(fs, name, level) if (level or not _is_known_package(name)) else None
-        if path is not None:
-            if os.path.isdir(path):
-                return Namespace("<package>" + path)
-            return self.load_file(path, name)
-        return Namespace(name or "<relative>")
-
-    def import_name(self, src, name, fs, mod, level):
-        if isinstance(src, FileScope):
-            if name in src.globals:
-                return src.globals[name]
-            sub = self.resolve_import(fs, f"{mod}.{name}" if mod else name, level)
-            if sub is not None and not os.path.isdir(sub):
-                return self.load_file(sub)
-            return Unknown(f"{name} (not found in {os.path.basename(src.path)})")
-        if isinstance(src, Namespace) and src.path.startswith("<package>"):
-            base = src.path[len("<package>"):]
-            p = os.path.join(base, name + ".py")
-            if os.path.isfile(p):
-                return self.load_file(p)
-            return Unknown(name)
-        if isinstance(src, Namespace):
-            return self.getattr(src, name, None)
-        return Unknown(name)
 
     def define_function(self, node, frame, owner=None):
         kind = "function"
@@ -359,13 +406,5 @@ def _assigned_targets(stmt):
 
 
 
-_KNOWN_PACKAGES = {"torch", "torchvision", "numpy", "np", "math", "functools", "collections", "typing", "argparse",
-                   "os", "sys", "re", "copy", "itertools", "warnings", "logging", "timm", "einops", "dataclasses",
-                   "abc", "enum", "__future__", "types", "operator", "random", "json", "time", "pathlib", "yaml",
-                   "scipy", "PIL", "tqdm", "torchaudio", "lightning", "pytorch_lightning", "transformers",
-                   "torchsummary", "thop", "fvcore", "onnx", "onnxruntime"}
 
-
-def _is_known_package(name):
-    return name.split(".")[0] in _KNOWN_PACKAGES
-
+_MISSING = object()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import consts
 from .emit import Ctx, node_name, shape_args, size_of
 from .registry import OPS, TORCH_CTORS
 from .values import Builtin, Param, Stop, Tensor, TensorCtor, norm
@@ -68,6 +69,10 @@ _CTOR_SAME = {"float", "double", "half", "bfloat16", "long", "int", "bool", "clo
 @OPS.register()
 def ctor_attr(it, x, name):
     """Shape-only methods of a tensor made in ``__init__`` (torch.tensor([...]).view(1, 3, 1, 1))."""
+    if isinstance(x, consts.ConstTensor):
+        m = consts.method(x, name)
+        if m is not None:
+            return m
     shape = [norm(d) for d in x.shape]
 
     def concrete(seq):
@@ -152,6 +157,9 @@ def ctor_attr(it, x, name):
 @OPS.register()
 def ctor_binop(it, op, a, b):
     """Arithmetic on tensors made in ``__init__`` (init_values * torch.ones(dim)): the broadcast shape."""
+    r = consts.binop(op, a, b)
+    if r is not NotImplemented:
+        return r
     shapes = [list(v.shape) for v in (a, b) if isinstance(v, TensorCtor)]
     for v in (a, b):
         if not isinstance(v, (TensorCtor, int, float, bool, sp.Basic)):

@@ -231,6 +231,17 @@ class Namespace:
         return f"<namespace {self.path}>"
 
 
+class Lazy:
+    """A name a package's __init__ imports, read when first used: the module file
+    (``name`` None) or a name in it."""
+
+    __slots__ = ("path", "name")
+
+    def __init__(self, path, name=None):
+        self.path = path
+        self.name = name
+
+
 class Builtin:
     """A callable implemented by the interpreter: ``fn(interp, args, kwargs, site)``."""
 
