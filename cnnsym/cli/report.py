@@ -20,6 +20,8 @@ Examples:
   cnnsym report model.onnx --bind height=320,width=256 --format json
   cnnsym report model.onnx --input input=1x3xHxW
   cnnsym report model.onnx --input NxCxHxW --bind N=8
+  cnnsym report model.onnx --format html -o report.html   # opens offline
+  cnnsym report a.onnx b.py::Net c.onnx   # side by side, analysed in parallel
 
 \b
 Exit status:
@@ -33,7 +35,7 @@ Exit status:
 
 
 @main.command("report", help=REPORT_HELP)
-@click.argument("model", metavar="MODEL")
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--input", "-i", "inputs", multiple=True, metavar="[NAME=]DIMS",
               help="Rename, free or fix input dims, e.g. input=1x3xHxW (names free a dim, "
                    "integers fix it); without NAME= it applies to the first input. Repeatable.")
@@ -57,10 +59,16 @@ Exit status:
               help="Source models: integer constructor arguments to keep as symbols (params and MACs "
                    "become polynomials in them, evaluated at their defaults).")
 @fold_bn_option
-def report_cmd(model, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic, fold_bn=False):
+def report_cmd(models, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic, fold_bn=False):
     from .conventions import apply_convention, check_convention
 
+    model = models[0]
     _run_guarded(lambda: check_convention(convention), model)
+    if len(models) > 1:  # one comparison, analysed in parallel worker processes
+        from .report_many import report_many
+
+        return report_many(models, inputs, binds, fmt, width, output, timeout, convention,
+                           [x.strip() for x in symbolic.split(",") if x.strip()], fold_bn)
     form = _run_guarded(lambda: _format(fmt), model)
     if _lists_models(model, fmt, output):
         return
