@@ -15,12 +15,11 @@ import difflib
 import json
 from dataclasses import asdict, dataclass, fields
 
-import math
 import re
 
 import sympy as sp
 
-from . import api, conventions
+from . import api, conventions, lecture
 from .errors import InputError
 from .ops import lookup
 from .receptive import RF, Window
@@ -420,57 +419,36 @@ def _doc_summary(op_type, domain) -> str:
     return " ".join(doc.split("\n\n")[0].split())
 
 
-def _taps_inside(H: int, Ho: int, k: int, s: int, d: int, pb: int) -> int:
-    """(output position, kernel tap) pairs along one axis whose input index lies inside
-    0..H-1 (the rest read padding): the axis' factor of the dense matrix's nonzeros."""
-    return sum(1 for o in range(Ho) for j in range(k) if 0 <= o * s - pb + j * d < H)
-
-
-def _linear_operator_steps(report, res, x, y, w):
+def _linear_operator_steps(report, res):
     """Convolution as a sparse linear operator (per sample): the dense matrix's size, its
-    nonzeros counted exactly (fewer at padded borders), density and parameter sharing."""
-    if x is None or y is None or w is None or len(y) < 3 or len(res.windows) != len(y) - 2:
+    nonzeros counted exactly (fewer at padded borders; :mod:`cnnsym.lecture`), density and
+    parameter sharing."""
+    o = lecture.operator_of(report, res)
+    if o is None:
         return [], []
-    C_out, C_in_g, C_in = w[0], w[1], x[1]
-    rows, cols = sp.Mul(C_out, *y[2:]), sp.Mul(C_in, *x[2:])
-    ax = AXES.get(len(y) - 2, ())
+    v, ax = o.values, AXES.get(len(o.taps), tuple(f"x{i}" for i in range(len(o.taps))))
+    y, x = _shape(report, res.node.outputs[0]), _shape(report, res.node.inputs[0])
+    C_out, C_in_g = (sp.sympify(d) for d in o.shape.split("x")[:2])
     steps = [Step("dense matrix", "(C_out x " + " x ".join(f"{a}_out" for a in ax) + ") x (C_in x " + " x ".join(ax) + ")",
-                  (f"({_x([_v(report, d) for d in (C_out, *y[2:])])}) x ({_x([_v(report, d) for d in (C_in, *x[2:])])})",
-                   f"{_v(report, rows)} x {_v(report, cols)}"), _num(report, rows * cols), _sym(rows * cols),
+                  (f"({_x([_v(report, d) for d in (C_out, *y[2:])])}) x ({_x([_v(report, d) for d in x[1:]])})",
+                   f"{_v(report, o.rows)} x {_v(report, o.cols)}"), v["entries"], _sym(o.entries),
                   "the convolution of one sample written as one matrix on the flattened input")]
-    per_axis, vals = [], []
-    for i, win in enumerate(res.windows):
-        nums = [_num(report, e) for e in (x[2 + i], y[2 + i], win.kernel, win.stride,
-                                          win.dilation if win.dilation is not None else 1, win.pads[0] if win.pads else 0)]
-        if not all(isinstance(v, int) for v in nums):
-            return steps, ["the nonzeros need integer sizes at the bindings"]
-        vals.append(nums)
-        per_axis.append(_taps_inside(*nums))
-    taps = [v[1] * v[2] for v in vals]  # without padding: every output position reads k taps
-    cc = _num(report, C_out * C_in_g)
-    nnz = cc * math.prod(per_axis) if isinstance(cc, int) else None
+    taps = ", ".join(f"T_{a} = {to_str(t)}" for a, t in zip(ax, o.taps))
+    every = fmt(v["nonzeros_unpadded"]) if v["nonzeros_unpadded"] is not None else "?"
+    note = (f"T per axis: (output position, tap) pairs that read the input, not padding: {taps} (the closed "
+            f"form: docs/lecture.md); with every tap inside: {every}")
+    subs = (f"{_v(report, C_out)} x {_v(report, C_in_g)} x " + " x ".join(fmt(t) if t is not None else "?"
+                                                                          for t in v["taps"]),)
     upper = " x ".join(["outputs", "C_in/g"] + [f"k_{a.lower()}" for a in ax])
-    subs = [f"{_v(report, C_out)} x {_v(report, C_in_g)} x " + " x ".join(str(p) for p in per_axis)]
-    note = ("per axis: (output position, tap) pairs inside the input, " +
-            ", ".join(f"{a}: {p} of {t}" for a, p, t in zip(ax, per_axis, taps)) +
-            (" (the rest read padding)" if per_axis != taps else " (none reads padding)"))
-    steps.append(Step("nonzeros", f"{upper}, less the taps that read padding", tuple(subs), nnz, "", note))
-    total = _num(report, rows * cols)
-    if nnz is not None and total:
-        steps.append(Step("density", "nonzeros / matrix entries", (f"{nnz:,} / {total:,}",), f"{nnz / total:.4%}"))
-        weights = _num(report, sp.Mul(*w))
-        if weights:
-            steps.append(Step("sharing factor", "nonzeros / weights (how often each weight is reused)",
-                              (f"{nnz:,} / {weights:,}",), f"{nnz / weights:.2f}"))
-    strides = [v[3] for v in vals]
-    if all(st == 1 for st in strides):
-        eq = "stride 1: translation equivariant (a shift of the input by one shifts the output by one, away from the borders)"
-    else:
-        jumps = [f for f in (report.tensors[res.node.outputs[0]].rf or ()) if f is not None]
-        j = ", ".join(_v(report, f.stride) for f in jumps[-len(strides):]) if jumps else ""
-        eq = (f"stride {', '.join(map(str, strides))}: equivariant only to input shifts that are multiples of the stride"
-              + (f" (the output's jump in input pixels: {j})" if j else ""))
-    return steps, [eq]
+    steps.append(Step("nonzeros", f"{upper}, less the taps that read padding: C_out x C_in/g x "
+                      + " x ".join(f"T_{a}" for a in ax), subs, v["nonzeros"], _sym(o.nonzeros), note))
+    if v.get("density") is not None:
+        steps.append(Step("density", "nonzeros / matrix entries", (f"{v['nonzeros']:,} / {v['entries']:,}",),
+                          f"{v['density']:.4%}"))
+    if v.get("sharing") is not None:
+        steps.append(Step("sharing factor", "nonzeros / weights (how often each weight is reused)",
+                          (f"{v['nonzeros']:,} / {v['weights']:,}",), f"{v['sharing']:.2f}"))
+    return steps, [o.equivariance()]
 
 
 # --------------------------------------------------------------------------- per op
@@ -503,7 +481,7 @@ def _explain_node(report, res, convention):
             ks = [f"k_{a.lower()}" for a in AXES.get(len(k), ())]
             steps += _mac_steps(report, res, " x ".join(["C_in/g"] + ks),
                                 [_v(report, d) for d in w[1:]], sp.Mul(*w[1:]), y_name)
-            lin_steps, lin_notes = _linear_operator_steps(report, res, x, y, w)
+            lin_steps, lin_notes = _linear_operator_steps(report, res)
         elif w is not None and x is not None:
             xs = sp.Mul(*x)
             note = "" if _same(_num(report, xs * sp.Mul(*w[1:])), _num(report, res.macs)) else \

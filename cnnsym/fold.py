@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from .graph import Graph, Initializer
 
-__all__ = ["FoldResult", "fold_batchnorm", "verdict"]
+__all__ = ["FoldResult", "fold_batchnorm", "verdict", "is_constant"]
 
 LINEAR_OPS = ("ConvTranspose", "Gemm", "MatMul")
 
@@ -37,6 +37,19 @@ class FoldResult:
             s += f"; {len(self.kept)} kept: " + "; ".join(f"{b} ({why})" for b, why in self.kept[:6])
             s += "; ..." if len(self.kept) > 6 else ""
         return s
+
+
+def is_constant(name, initializers, producers) -> bool:
+    """``name`` is an initializer, or an Identity of one (exporters share identical
+    constants, such as an untrained BatchNorm's statistics, through Identity nodes)."""
+    for _ in range(8):
+        if name in initializers:
+            return True
+        node = producers.get(name)
+        if node is None or node.op_type != "Identity" or not node.inputs:
+            return False
+        name = node.inputs[0]
+    return False
 
 
 def verdict(bn, producer, readers: int, graph_output: bool, constant_stats: bool) -> tuple:
@@ -83,7 +96,7 @@ def fold_batchnorm(graph: Graph) -> tuple:
         if bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx") or not bn.inputs:
             continue
         stats = bn.inputs[1:5]
-        constant = len(stats) == 4 and all(s in inits for s in stats)
+        constant = len(stats) == 4 and all(is_constant(s, inits, producers) for s in stats)
         x = bn.inputs[0]
         prod = producers.get(x)
         prod = replaced.get(prod.name, prod) if prod is not None else None

@@ -14,12 +14,12 @@
 
 Nonzeros along one axis (extent H, kernel k, stride S, dilation d, begin pad P_b, H_out
 outputs): output ``o`` reads input ``o*S - P_b + j*d`` with tap ``j``; the pairs (o, j) whose
-input lies in ``0..H-1`` are
+input lies in ``0..H-1`` are, with ``c_j = P_b - j*d + min(0, P_e - d*(k-1-j))``,
 
-    T = k*H_out - sum_j min(H_out, max(0, ceil((P_b - j*d)/S)))                 (begin padding)
-                - sum_j min(H_out, max(0, H_out - ceil((H + P_b - j*d)/S)))     (end padding)
+    T = sum_{j=0..k-1} max(0, floor((H - 1 + c_j)/S) + 1 - max(0, ceil((P_b - j*d)/S)))
 
-for j = 0..k-1; the axes are independent, so nonzeros = C_out x C_in/g x T_h x T_w. Distinct
+(tap j's first output is the first whose input is past the begin padding, its last the
+last output or the last before the end padding, whichever comes first); the axes are independent, so nonzeros = C_out x C_in/g x T_h x T_w. Distinct
 taps of one output never reach the same input, so each pair is one matrix entry."""
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .fold import verdict
+from .fold import is_constant, verdict
 from .symbolic import to_str
 
 __all__ = ["Operator", "Part", "Split", "BatchNorm", "Lecture", "operators", "split", "batchnorms",
-           "taps_inside", "lecture", "TRAIN_FLOPS_PER_ELEMENT", "TRAIN_FLOPS_PER_CHANNEL"]
+           "taps_inside", "operator_of", "lecture", "TRAIN_FLOPS_PER_ELEMENT", "TRAIN_FLOPS_PER_CHANNEL"]
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 # a BatchNorm's forward pass in training, per element: the mean's sum (1); x - mean (1),
@@ -70,14 +70,23 @@ def _pct(a, b):
 
 
 # --------------------------------------------------------------------------- operators
-def taps_inside(H, Ho, k, s, d, pb):
+def taps_inside(X, k, s, d, pb, pe):
     """(output position, kernel tap) pairs along one axis whose input index lies inside
-    ``0..H-1``: the closed form of the module doc (sympy, exact for every H)."""
-    H, Ho, s, d, pb = (sp.sympify(v) for v in (H, Ho, s, d, pb))
-    total = int(k) * Ho
-    for j in range(int(k)):
-        total -= sp.Min(Ho, sp.Max(0, sp.ceiling((pb - j * d) / s)))
-        total -= sp.Min(Ho, sp.Max(0, Ho - sp.ceiling((H + pb - j * d) / s)))
+    ``0..X-1``: the closed form of the module doc, exact for every valid extent X (sympy).
+
+    Tap j is read by outputs o from ``lo_j = max(0, ceil((P_b - j d)/S))`` to
+    ``hi_j = floor((X - 1 + P_b - j d + min(0, P_e - d(k-1-j)))/S)`` (the last output, or the
+    last whose input is inside, whichever comes first); ``max(0, ...)`` is kept only where the
+    count can reach zero at a valid X (one with an output: X >= d(k-1) + 1 - P_b - P_e)."""
+    X, s, d, pb, pe = (sp.sympify(v) for v in (X, s, d, pb, pe))
+    k = int(k)
+    x_min = sp.Max(1, d * (k - 1) + 1 - pb - pe)
+    total = sp.Integer(0)
+    for j in range(k):
+        lo = sp.Max(0, sp.ceiling((pb - j * d) / s))
+        term = sp.floor((X - 1 + pb - j * d + sp.Min(0, pe - d * (k - 1 - j))) / s) + 1 - lo
+        low = term.subs(X, x_min) if x_min.is_number else None
+        total += term if low is not None and low.is_number and low >= 0 else sp.Max(0, term)
     return total
 
 
@@ -90,7 +99,8 @@ class Operator:
     weights: object  # C_out x C_in/g x prod(k)
     nonzeros_unpadded: object  # rows x C_in/g x prod(k): every tap counted
     nonzeros: object  # exact: the taps on padding left out
-    taps: tuple  # per axis: the closed form T
+    taps: tuple  # per axis: the closed form T, in the model's input symbols
+    local: tuple  # per axis: (T in the layer's own input extent, that extent's symbol, its formula)
     strides: tuple
     jump: tuple  # the output's jump in input pixels, per axis (None unknown)
     values: dict = field(default_factory=dict)  # at the report's bindings
@@ -115,45 +125,55 @@ class Operator:
         return {"node": self.node, "shape": self.shape, "rows": _text(self.rows), "cols": _text(self.cols),
                 "entries": _text(self.entries), "weights": _text(self.weights),
                 "nonzeros_unpadded": _text(self.nonzeros_unpadded), "nonzeros": _text(self.nonzeros),
-                "taps": [_text(t) for t in self.taps], "strides": list(self.strides),
+                "taps": [_text(t) for t in self.taps],
+                "taps_local": [{"extent": str(X), "is": _text(e), "taps": _text(T)} for T, X, e in self.local],
+                "strides": list(self.strides),
                 "jump": [None if j is None else _text(j) for j in self.jump],
                 "equivariance": self.equivariance(), "values": dict(self.values)}
 
 
 def operators(report) -> tuple:
     """Every Conv node of ``report`` as a linear operator (:class:`Operator`)."""
-    out = []
-    for r in report.nodes:
-        node = r.node
-        if node.op_type != "Conv" or len(node.inputs) < 2:
-            continue
-        x, y = _shape(report, node.inputs[0]), _shape(report, node.outputs[0])
-        init = report.initializers.get(node.inputs[1])
-        w = tuple(init.shape) if init is not None else _shape(report, node.inputs[1])
-        if x is None or y is None or w is None or len(y) < 3 or len(r.windows) != len(y) - 2:
-            continue
-        if any(win.kernel is None for win in r.windows):
-            continue
-        C_out, C_in_g = w[0], w[1]
-        ks = [win.kernel for win in r.windows]
-        taps = tuple(taps_inside(x[2 + i], y[2 + i], win.kernel, win.stride,
-                                 win.dilation if win.dilation is not None else 1, win.pads[0] if win.pads else 0)
-                     for i, win in enumerate(r.windows))
-        rows, cols = sp.Mul(C_out, *y[2:]), sp.Mul(x[1], *x[2:])
-        weights = sp.Mul(C_out, C_in_g, *ks)
-        nnz = sp.Mul(C_out, C_in_g, *taps)
-        rf = [f for f in (report.tensors[node.outputs[0]].rf or ()) if f is not None][-len(ks):]
-        jump = tuple(f.stride for f in rf) if len(rf) == len(ks) else (None,) * len(ks)
-        op = Operator(node.name, "x".join(_text(d) for d in w), rows, cols, weights, rows * C_in_g * sp.Mul(*ks),
-                      nnz, taps, tuple(int(win.stride) if sp.sympify(win.stride).is_Integer else win.stride
-                                       for win in r.windows), jump)
-        vals = {k: _val(report, getattr(op, k)) for k in ("rows", "cols", "entries", "weights",
-                                                           "nonzeros_unpadded", "nonzeros")}
-        if vals["nonzeros"] is not None and vals["entries"]:
-            vals["density"] = vals["nonzeros"] / vals["entries"]
-            vals["sharing"] = vals["nonzeros"] / vals["weights"] if vals["weights"] else None
-        out.append(Operator(**{**op.__dict__, "values": vals}))
-    return tuple(out)
+    return tuple(o for o in (operator_of(report, r) for r in report.nodes if r.node.op_type == "Conv")
+                 if o is not None)
+
+
+def operator_of(report, r):
+    """The :class:`Operator` of Conv NodeResult ``r`` (None when its shapes are unknown)."""
+    node = r.node
+    if node.op_type != "Conv" or len(node.inputs) < 2:
+        return None
+    x, y = _shape(report, node.inputs[0]), _shape(report, node.outputs[0])
+    init = report.initializers.get(node.inputs[1])
+    w = tuple(init.shape) if init is not None else _shape(report, node.inputs[1])
+    if x is None or y is None or w is None or len(y) < 3 or len(r.windows) != len(y) - 2:
+        return None
+    if any(win.kernel is None for win in r.windows):
+        return None
+    C_out, C_in_g = w[0], w[1]
+    ks = [win.kernel for win in r.windows]
+    names = AXES.get(len(ks), tuple(f"x{i}" for i in range(len(ks))))
+    local = []
+    for i, win in enumerate(r.windows):
+        X = sp.Symbol(f"{names[i]}_in", integer=True, positive=True)
+        pads = win.pads if win.pads else (0, 0)
+        T = taps_inside(X, win.kernel, win.stride, win.dilation if win.dilation is not None else 1, pads[0],
+                        pads[0] if pads[1] is None else pads[1])
+        local.append((T, X, x[2 + i]))
+    taps = tuple(T.xreplace({X: e}) for T, X, e in local)
+    rows, cols = sp.Mul(C_out, *y[2:]), sp.Mul(x[1], *x[2:])
+    rf = [f for f in (report.tensors[node.outputs[0]].rf or ()) if f is not None][-len(ks):]
+    jump = tuple(f.stride for f in rf) if len(rf) == len(ks) else (None,) * len(ks)
+    strides = tuple(int(win.stride) if sp.sympify(win.stride).is_Integer else win.stride for win in r.windows)
+    op = Operator(node.name, "x".join(_text(d) for d in w), rows, cols, sp.Mul(C_out, C_in_g, *ks),
+                  rows * C_in_g * sp.Mul(*ks), sp.Mul(C_out, C_in_g, *taps), taps, tuple(local), strides, jump)
+    vals = {k: _val(report, getattr(op, k)) for k in ("rows", "cols", "entries", "weights", "nonzeros_unpadded",
+                                                       "nonzeros")}
+    vals["taps"] = [_val(report, t) for t in taps]
+    if vals["nonzeros"] is not None and vals["entries"]:
+        vals["density"] = vals["nonzeros"] / vals["entries"]
+        vals["sharing"] = vals["nonzeros"] / vals["weights"] if vals["weights"] else None
+    return Operator(**{**op.__dict__, "values": vals})
 
 
 # --------------------------------------------------------------------------- split
@@ -246,6 +266,7 @@ def batchnorms(report) -> tuple:
             if i:
                 readers[i] = readers.get(i, 0) + 1
     by_name = {r.node.name: r.node for r in report.nodes}
+    producers = {o: r.node for r in report.nodes for o in r.node.outputs if o}
     outs = set(report.outputs)
     rows = []
     for r in report.nodes:
@@ -255,7 +276,7 @@ def batchnorms(report) -> tuple:
         x = bn.inputs[0]
         t = report.tensors.get(x)
         prod = by_name.get(t.producer) if t is not None and t.producer else None
-        const = len(bn.inputs) >= 5 and all(s in report.initializers for s in bn.inputs[1:5])
+        const = len(bn.inputs) >= 5 and all(is_constant(s, report.initializers, producers) for s in bn.inputs[1:5])
         ok, why = verdict(bn, prod, readers.get(x, 0), x in outs, const)
         y = _shape(report, bn.outputs[0])
         C = y[1] if y is not None and len(y) > 1 else None
@@ -342,7 +363,10 @@ def _operator_text(ops) -> list:
               f"    nonzeros      outputs x C_in/g x {' x '.join('k_' + a.lower() for a in ax)} = "
               f"{_text(o.nonzeros_unpadded)} = {_n(v.get('nonzeros_unpadded'))} if no tap read padding;",
               f"                  exactly C_out x C_in/g x {' x '.join('T_' + a for a in ax)} = {_n(v.get('nonzeros'))}"]
-        L += [f"                  T_{a} = {_text(t)}" for a, t in zip(ax, o.taps)]
+        for a, t, (T, X, e) in zip(ax, o.taps, o.local):
+            same = sp.sympify(e).is_number or sp.sympify(e) == sp.Symbol(a, integer=True, positive=True)
+            L.append(f"                  T_{a} = {_text(t)}" if same or not sp.sympify(e).free_symbols else
+                     f"                  T_{a} = {_text(T)}, with {X} = {_text(e)} (this layer's input extent)")
         if v.get("density") is not None:
             L.append(f"    density       nonzeros / entries = {v['density']:.4%}")
         if v.get("sharing") is not None:

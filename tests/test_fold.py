@@ -22,6 +22,7 @@ onnx = pytest.importorskip("onnx")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "torch"
+KEPT = FIX / "batchnorm_kept.py"
 KEYS = ("params.total", "params.trainable", "params.buffers", "macs", "flops")
 
 
@@ -67,45 +68,14 @@ def test_folded_source_matches_the_exported_onnx(file, ctor, shape):
     assert any(w.startswith("--fold-bn:") for w in folded.warnings)
 
 
-KEPT_SRC = '''import torch
-import torch.nn as nn
 
 
-class Kept(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.up = nn.ConvTranspose2d(3, 8, 3, stride=2)
-        self.bn_up = nn.BatchNorm2d(8)
-        self.conv = nn.Conv2d(8, 8, 3, groups=2)
-        self.bn_twice = nn.BatchNorm2d(8)
-        self.bn_cat = nn.BatchNorm2d(16)
-        self.relu = nn.ReLU()
-        self.bn_pre = nn.BatchNorm2d(16)
-        self.conv2 = nn.Conv2d(16, 4, 1, bias=False)
-        self.bn_ok = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(4, 5)
-        self.bn_fc = nn.BatchNorm1d(5)
-
-    def forward(self, x):
-        z = self.conv(self.bn_up(self.up(x)))
-        y = self.bn_pre(self.relu(self.bn_cat(torch.cat([self.bn_twice(z), z], 1))))
-        y = self.bn_ok(self.conv2(y))
-        return self.bn_fc(self.fc(y.mean((2, 3))))
-'''
-
-
-def test_kept_batchnorms_say_why_and_match_the_export(tmp_path):
-    # BatchNorms exporters keep: after ConvTranspose, after a conv whose output is read twice,
-    # after a Concat (DenseNet's pre-activation BN), after a ReLU (pre-activation), and a
-    # BatchNorm1d after Linear; bn_ok (after a conv read once) is folded
-    ns = {}
-    exec(KEPT_SRC, ns)
-    proto = export(ns["Kept"](), (1, 3, 8, 8))
+def test_kept_batchnorms_say_why_and_match_the_export():
+    # fixtures/torch/batchnorm_kept.py: five BatchNorms exporters keep, bn_ok they fold
+    proto = export(_module(KEPT).Kept(), (1, 3, 8, 8))
     kept_by_exporter = sum(n.op_type == "BatchNormalization" for n in proto.graph.node)
     assert kept_by_exporter == 5  # all but bn_ok
-    src = tmp_path / "kept.py"
-    src.write_text(KEPT_SRC)
-    folded = api.analyze(f"{src}::Kept", input="1x3x8x8", fold_bn=True)
+    folded = api.analyze(f"{KEPT}::Kept", input="1x3x8x8", fold_bn=True)
     exported = cnnsym.analyze(proto)
     for k in ("params.total", "macs", "flops"):
         assert folded.values[k] == exported.values[k], k
