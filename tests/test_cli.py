@@ -74,7 +74,7 @@ def test_json_schema_on_a_small_model(model):
     r = run("report", model, "--format", "json", "--bind", "batch=2,height=31,width=17")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2  # 2: the modules section (issue 10)
     assert doc["convention"] and doc["convention_doc"]["terms"]
     assert doc["symbols"] == {"batch": {"input": "x", "axis": 0}, "height": {"input": "x", "axis": 2},
                               "width": {"input": "x", "axis": 3}}
@@ -131,7 +131,7 @@ def test_table_markdown_csv_contain_every_node(model, tmp_path):
     out = tmp_path / "r.json"
     r = run("report", model, "-f", "json", "-o", out)
     assert r.exit_code == 0 and r.stdout == ""
-    assert json.loads(out.read_text())["schema_version"] == 1
+    assert json.loads(out.read_text())["schema_version"] == 2
 
 
 def test_ops_command_lists_registered_ops():

@@ -65,7 +65,7 @@ def test_resnet18_is_there_or_skipped():
 @pytest.mark.parametrize("width", [80, 60, 120])
 def test_every_line_fits_and_names_stay_distinct(reports, width):
     for name, (path, rep) in reports.items():
-        text = render_table_text(rep, width=width)
+        text = render_table_text(rep, width=width, view="nodes")
         _check_width(text, width)
         cells = _node_cells(text)
         # oracle: the file's own node list (tiny_resnet and resnet18 have no folded nodes)
@@ -79,16 +79,17 @@ def test_wide_and_all_nodes_fit_too(reports):
         _check_width(render_table_text(rep, wide=True), 160)
         _check_width(render_table_text(rep, wide=True, width=100), 100)
         _check_width(render_table_text(rep, width=80, show_all_nodes=True), 80)
+        _check_width(render_table_text(rep, width=80, show_all_nodes=True, view="nodes"), 80)
 
 
 def test_resnet18_names_keep_their_block(reports):
     if "resnet18.onnx" not in reports:
         pytest.skip("shared resnet18 export absent")
-    cells = _node_cells(render_table_text(reports["resnet18.onnx"][1], width=80))
+    cells = _node_cells(render_table_text(reports["resnet18.onnx"][1], width=80, view="nodes"))
     for block in ("layer1.0", "layer2.0", "layer3.0", "layer4.0"):
         assert any(block in c and "conv1" in c for c in cells), block
     # the op column is as wide as the op: GlobalAveragePool is never cut at 160 columns
-    text = render_table_text(reports["resnet18.onnx"][1], width=160)
+    text = render_table_text(reports["resnet18.onnx"][1], width=160, view="nodes")
     assert "GlobalAveragePool" in text
 
 
@@ -133,11 +134,11 @@ def test_scalar_constants_are_folded_with_a_count():
                 and all(len(a.t.dims) == 0 or int(__import__("math").prod(a.t.dims)) <= 64 for a in n.attribute))
     assert small > 0
     rep = analyze(load_any(str(p)))
-    text = render_table_text(rep, width=80)
+    text = render_table_text(rep, width=80, view="nodes")
     _check_width(text, 80)
     assert f"{small} small constant and shape-arithmetic nodes folded" in text
     assert len(_node_cells(text)) == len(nodes) - small
-    full = render_table_text(rep, width=80, show_all_nodes=True)
+    full = render_table_text(rep, width=80, show_all_nodes=True, view="nodes")
     _check_width(full, 80)
     assert len(_node_cells(full)) == len(nodes)
     md = render_markdown(rep)

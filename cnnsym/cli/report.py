@@ -47,6 +47,14 @@ Exit status:
 @click.option("--wide", "-w", is_flag=True, help="Table: add the shape and MACs formulas per node.")
 @click.option("--all-nodes", "all_nodes", is_flag=True,
               help="Table: list small constants and shape-arithmetic nodes too (folded by default).")
+@click.option("--nodes", "nodes_view", is_flag=True,
+              help="Table/Markdown: one row per graph node (the flat view) instead of the module tree.")
+@click.option("--depth", type=click.IntRange(1), default=None, metavar="N",
+              help="Module view: list modules down to depth N (default 2: a ResNet's layers and blocks); "
+                   "deeper ones are summed into their row.")
+@click.option("--sort", "sort_by", type=click.Choice(["macs"]), default=None,
+              help="Table: biggest first (hot spots); with --top K only the first K rows.")
+@click.option("--top", type=click.IntRange(1), default=None, metavar="K", help="The K rows with the most MACs (implies --sort macs).")
 @click.option("--width", type=click.IntRange(40), default=None, metavar="COLUMNS",
               help="Table width (default: the terminal's; when piped, $COLUMNS, else 80).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -59,7 +67,8 @@ Exit status:
               help="Source models: integer constructor arguments to keep as symbols (params and MACs "
                    "become polynomials in them, evaluated at their defaults).")
 @fold_bn_option
-def report_cmd(models, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic, fold_bn=False):
+def report_cmd(models, inputs, binds, fmt, wide, all_nodes, width, output, timeout, convention, symbolic, fold_bn=False,
+               nodes_view=False, depth=None, sort_by=None, top=None):
     from .conventions import apply_convention, check_convention
 
     model = models[0]
@@ -80,7 +89,9 @@ def report_cmd(models, inputs, binds, fmt, wide, all_nodes, width, output, timeo
         from ..render import RenderOptions
 
         tty = output is None and sys.stdout.isatty()
-        opts = RenderOptions(wide=wide, width=width or (None if tty else _piped_width(wide)), show_all_nodes=all_nodes)
+        opts = RenderOptions(wide=wide, width=width or (None if tty else _piped_width(wide)), show_all_nodes=all_nodes,
+                             view="nodes" if nodes_view else None, depth=depth, sort=sort_by or ("macs" if top else None),
+                             top=top)
         if tty and form.console is not None:
             console = _console(None, wide)
             if width:

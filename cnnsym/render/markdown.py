@@ -4,6 +4,7 @@ from __future__ import annotations
 from .common import (_code, is_int, _inputs_text, _md, _md_table, _rf_cell, _symbols_text, _val_cell,
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
                      rel_str, totals_rows)
+from .modtree import DEFAULT_DEPTH, module_rows, view_of
 from .registry import RenderOptions, register_format
 
 
@@ -27,6 +28,8 @@ def render_markdown(report, options: RenderOptions | None = None) -> str:
     L.append("")
     shown = rows if options is not None and options.show_all_nodes else [r for r in rows if not r["folded"]]
     folded = len(rows) - len(shown)
+    if view_of(report, options.view if options is not None else None) == "modules":
+        L += _md_modules(report, options)
     L += _md_hot(report, shown)
     summary = f"All {len(shown)} nodes" + (f" ({folded} small constant and shape-arithmetic nodes folded)"
                                            if folded else "")
@@ -43,6 +46,33 @@ def render_markdown(report, options: RenderOptions | None = None) -> str:
 
 
 HOT = 10
+_MOD_HEAD = ["module", "type", "output shape", "params", "MACs", "% MACs", "memory", "RF"]
+
+
+def _mod_cells(r, indent=True):
+    pad = "\u00a0\u00a0" * (r["depth"] - 1) if indent else ""  # no-break spaces: Markdown keeps them
+    share = "" if r["share"] is None else f"{r['share']:.1f}"
+    shape = r["shape"] if r["calls"] else "(not called)"
+    return [pad + _code(r["path"]), _md(r["type"] + ("" if r["complete"] else " *")), _md(shape),
+            _md(_val_cell(r["params"], "count0")), _md(_val_cell(r["macs"], "count0")), share,
+            _md(_val_cell(r["bytes"], "bytes")), _md(_rf_cell(r))]
+
+
+def _md_modules(report, options) -> list:
+    """The top-level modules, then the tree to ``--depth`` in ``<details>``."""
+    depth = DEFAULT_DEPTH if options is None or options.depth is None else options.depth
+    top = module_rows(report, 1)
+    L = ["### Modules", ""]
+    L += _md_table(_MOD_HEAD, [_mod_cells(r, False) for r in top])
+    L.append("")
+    if depth > 1 and any(m.depth > 1 for m in report.modules.values()):
+        tree = module_rows(report, depth)
+        L += ["<details>", f"<summary>{_md(f'Module tree to depth {depth} ({len(tree)} of {len(report.modules) - 1} modules)')}</summary>", ""]
+        L += _md_table(_MOD_HEAD, [_mod_cells(r) for r in tree])
+        L += ["", "</details>", ""]
+    L += ["params: trainable, as torch counts `parameters()` (buffers and constants apart); MACs: "
+          "everything called inside the module; memory: its first call's output.", ""]
+    return L
 
 
 def _md_hot(report, rows) -> list:

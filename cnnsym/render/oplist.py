@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..ops import REGISTRY, TERMS, load_builtin_ops
-from ..report import SCHEMA_VERSION
+OPS_SCHEMA_VERSION = 1  # the op list's own schema (the report's is report.SCHEMA_VERSION)
 from .common import _code, _json_default, _jsonable, _md, _md_table
 from .registry import RenderOptions, get_format, register_format
 
@@ -49,7 +49,7 @@ def _attrs_text(attrs: dict) -> str:
 
 def ops_json(options: RenderOptions | None = None) -> str:
     rows = op_rows()
-    return json.dumps({"schema_version": SCHEMA_VERSION, "terms": dict(TERMS), "ops": rows},
+    return json.dumps({"schema_version": OPS_SCHEMA_VERSION, "terms": dict(TERMS), "ops": rows},
                       indent=2, default=_json_default) + "\n"
 
 

@@ -30,6 +30,10 @@ class RenderOptions:
     show_all_nodes: bool = False  # table: also list the nodes folded out by default
     show_all_checks: bool = False  # verify: list the checks that passed too
     fragment: bool = False  # html: a <div> for a notebook cell instead of a whole page
+    view: Optional[str] = None  # table/markdown: "modules" or "nodes" (None: modules when the model has a module tree)
+    depth: Optional[int] = None  # module view: deepest module level listed (None: modtree.DEFAULT_DEPTH)
+    sort: Optional[str] = None  # "macs": biggest first (hot spots)
+    top: Optional[int] = None  # with sort: only the first K rows
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from .common import (MAX_LISTED, STATUS_MARK, STATUS_TEXT, _inputs_text, _symbol
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
                      rel_str, rf_parts, to_str, totals_rows)
 from .layout import ELLIPSIS, camel_width, compact_name, cut_left, fold_word, unique_width, wrap
+from .modtree import DEFAULT_DEPTH, module_rows, view_of
 from .registry import RenderOptions, register_format
+from .table_modules import module_table
 
 DEFAULT_WIDTH = 80
 WIDE_WIDTH = 160
@@ -121,8 +123,57 @@ def _node_table(report, rows, width, wide, out):
     return seen_status
 
 
+def _node_section(report, width, wide, show_all_nodes, sort, top, out):
+    rows = node_rows(report)
+    shown = rows if show_all_nodes else [r for r in rows if not r["folded"]]
+    folded = len(rows) - len(shown)
+    count = f"{len(rows)} nodes" if not folded else f"{len(shown)} of {len(rows)} nodes"
+    if sort == "macs":
+        shown = sorted(shown, key=lambda r: -(r["macs"] if isinstance(r["macs"], int) else 0))[:top]
+        count = f"top {len(shown)} of {len(rows)} nodes by MACs"
+    how = "values at the bindings above" if report.bindings is not None else "formulas: no valid binding"
+    _para(out, f"Layers ({count}, {how})", width, 0, 2, "bold")
+    seen_status = _node_table(report, shown, width, wide, out)
+    if folded:
+        _para(out, f"{folded} small constant and shape-arithmetic node{'s' if folded != 1 else ''} "
+                   f"folded ({FOLDED_HINT})", width, 0, 2, "dim")
+    legend = [f"{STATUS_MARK[k].strip()} {STATUS_TEXT[k]}" for k in STATUS_MARK if k in seen_status]
+    _para(out, "mem: bytes of the node's outputs. RF: receptive field size, jump: distance between "
+               "neighbouring units, in input pixels; one value when all spatial axes agree."
+               + (" " + "; ".join(legend) + "." if legend else "")
+               + ("" if wide else " --wide adds the formulas."), width, 0, 0, "dim")
+    out.append(("", None))
+
+
+def _module_section(report, width, wide, depth, sort, top, out):
+    depth = DEFAULT_DEPTH if depth is None else depth
+    rows = module_rows(report, depth, sort=sort, top=top)
+    total = len(report.modules) - 1
+    deeper = sum(1 for m in report.modules.values() if m.depth > depth)
+    how = "values at the bindings above" if report.bindings is not None else "formulas: no valid binding"
+    if sort == "macs":
+        count = f"top {len(rows)} by MACs of the {total} modules, depth <= {depth}"
+    else:
+        count = f"{total} modules" + (f", {len(rows)} to depth {depth}" if deeper else "")
+    _para(out, f"Modules ({count}, {how})", width, 0, 2, "bold")
+    marks = module_table(rows, width, wide, out, flat=sort == "macs")
+    notes = []
+    if deeper:
+        notes.append(f"deeper modules are summed into their row (--depth {depth + 1} and more lists them)")
+    notes.append("params: trainable, as torch counts parameters() (buffers and constants apart); MACs and %: "
+                 "everything called inside; mem: bytes of the first call's output; RF: receptive "
+                 "field size, jump: distance between neighbouring units, in input pixels")
+    if "*" in marks:
+        notes.append("* not every node inside was counted (lower bounds)")
+    if "x" in marks:
+        notes.append("xK: called K times (output of the first call; costs of all)")
+    _para(out, "; ".join(notes) + ". --nodes lists every node" + ("" if wide else ", --wide adds the formulas")
+          + ".", width, 0, 0, "dim")
+    out.append(("", None))
+
+
 def table_lines(report, width: int = DEFAULT_WIDTH, *, wide: bool = False,
-                show_all_nodes: bool = False) -> list:
+                show_all_nodes: bool = False, view=None, depth=None, sort=None, top=None) -> list:
     """The table as (text, rich style or None) lines, none longer than ``width``."""
     width = max(20, int(width))
     out = []
@@ -136,22 +187,10 @@ def table_lines(report, width: int = DEFAULT_WIDTH, *, wide: bool = False,
     _para(out, convention_line(report), width, 0, 2, "dim")
     out.append(("", None))
 
-    rows = node_rows(report)
-    shown = rows if show_all_nodes else [r for r in rows if not r["folded"]]
-    folded = len(rows) - len(shown)
-    count = f"{len(rows)} nodes" if not folded else f"{len(shown)} of {len(rows)} nodes"
-    how = "values at the bindings above" if report.bindings is not None else "formulas: no valid binding"
-    _para(out, f"Layers ({count}, {how})", width, 0, 2, "bold")
-    seen_status = _node_table(report, shown, width, wide, out)
-    if folded:
-        _para(out, f"{folded} small constant and shape-arithmetic node{'s' if folded != 1 else ''} "
-                   f"folded ({FOLDED_HINT})", width, 0, 2, "dim")
-    legend = [f"{STATUS_MARK[k].strip()} {STATUS_TEXT[k]}" for k in STATUS_MARK if k in seen_status]
-    _para(out, "mem: bytes of the node's outputs. RF: receptive field size, jump: distance between "
-               "neighbouring units, in input pixels; one value when all spatial axes agree."
-               + (" " + "; ".join(legend) + "." if legend else "")
-               + ("" if wide else " --wide adds the formulas."), width, 0, 0, "dim")
-    out.append(("", None))
+    if view_of(report, view) == "modules":
+        _module_section(report, width, wide, depth, sort, top, out)
+    else:
+        _node_section(report, width, wide, show_all_nodes, sort, top, out)
 
     _para(out, f"Totals (convention {report.convention}): value at the bindings, exact, formula",
           width, 0, 2, "bold")
@@ -209,27 +248,33 @@ def table_lines(report, width: int = DEFAULT_WIDTH, *, wide: bool = False,
     return _fit(out, width)
 
 
+def _view_kw(o):
+    return {"view": o.view, "depth": o.depth, "sort": o.sort, "top": o.top}
+
+
 def render_table_text(report, wide: bool = False, width: int | None = None,
-                      show_all_nodes: bool = False) -> str:
-    """The table as plain text (no colour) at ``width`` (default 80, 160 with ``wide``)."""
+                      show_all_nodes: bool = False, **view) -> str:
+    """The table as plain text (no colour) at ``width`` (default 80, 160 with ``wide``);
+    ``view``: ``view``, ``depth``, ``sort``, ``top`` as in :class:`RenderOptions`."""
     w = width or (WIDE_WIDTH if wide else DEFAULT_WIDTH)
-    return "".join(t + "\n" for t, _ in table_lines(report, w, wide=wide, show_all_nodes=show_all_nodes))
+    return "".join(t + "\n" for t, _ in table_lines(report, w, wide=wide, show_all_nodes=show_all_nodes, **view))
 
 
-def render_table(report, console, wide: bool = False, show_all_nodes: bool = False) -> None:
+def render_table(report, console, wide: bool = False, show_all_nodes: bool = False, **view) -> None:
     """Print the report on a rich console at the console's width, with colour."""
-    for t, style in table_lines(report, console.width, wide=wide, show_all_nodes=show_all_nodes):
+    for t, style in table_lines(report, console.width, wide=wide, show_all_nodes=show_all_nodes, **view):
         console.print(Text(t, style=style or ""), no_wrap=True, overflow="ignore", crop=False)
 
 
 def print_table(report, console, options: RenderOptions | None = None) -> None:
     """The report on a rich console (colour on a terminal), at the console's width."""
     o = options or RenderOptions()
-    render_table(report, console, o.wide, o.show_all_nodes)
+    render_table(report, console, o.wide, o.show_all_nodes, **_view_kw(o))
 
 
-@register_format("table", "a table for the terminal (--wide adds the formulas)", console=print_table)
+@register_format("table", "a table for the terminal: the module tree (--nodes: every node; --wide adds "
+                          "the formulas)", console=print_table)
 def table_text(report, options: RenderOptions | None = None) -> str:
     """The table as plain text at ``options.width`` (default 80, 160 with ``options.wide``)."""
     o = options or RenderOptions()
-    return render_table_text(report, o.wide, o.width, o.show_all_nodes)
+    return render_table_text(report, o.wide, o.width, o.show_all_nodes, **_view_kw(o))
