@@ -162,7 +162,6 @@ def _over_common_denominator(e):
 
 
 def to_model(graph, opset: int = 17):
-    import onnx
     from onnx import helper
 
     rng = np.random.default_rng(0)

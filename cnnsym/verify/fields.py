@@ -81,7 +81,6 @@ def check_fields(worker, report, picks, res, counter, budget_s, round_bytes):
         chunk = max(1, min(1024, round_bytes // entry))
         n = sum(len(m.searches) for m in members)
         g = max(1, min(MAX_POINTS, chunk // max(1, n)))
-        extent = max(in_shape[2:])
         plans.append([in_shape, members, chunk, g])
         runs += 1
     counter.expect(runs)
