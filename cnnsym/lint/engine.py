@@ -378,6 +378,11 @@ def _lint_file(path, opts, result, explicit_targets=()):
         except RecursionError:
             errors.append(f"{path}: too deeply nested to read")
             targets = []
+        except Exception as e:  # noqa: BLE001 - one file's failure must not hide the others' results
+            if os.environ.get("CNNSYM_DEBUG") == "1":
+                raise
+            errors.append(_internal(path, e))
+            targets, key = [], None  # not cached: the next run tries again
     for t in targets:
         models += 1
         try:
@@ -397,12 +402,23 @@ def _lint_file(path, opts, result, explicit_targets=()):
             errors.append(f"{t.path}: the model is too deeply nested to analyse (recursion limit)")
         except MemoryError:
             errors.append(f"{t.path}: out of memory while analysing")
+        except Exception as e:  # noqa: BLE001 - an internal error in one model: report it, go on
+            if os.environ.get("CNNSYM_DEBUG") == "1":
+                raise
+            errors.append(_internal(t.spec, e))
+            key = None
     if key:
         _cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
                                "errors": errors, "models": models})
     result.models += models
     result.errors.extend(errors)
     return findings
+
+
+def _internal(where, e) -> str:
+    """One line naming the file (and model) where cnnsym itself failed."""
+    msg = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+    return f"{where}: internal error ({msg}); not checked, the other files were (rerun with CNNSYM_DEBUG=1 for a traceback)"
 
 
 def _one(msg, path):
@@ -425,13 +441,25 @@ def lint_paths(paths, opts) -> LintResult:
             continue
         seen.add(ap)
         res.files += 1
-        all_findings.extend(_lint_file(p, opts, res))
+        all_findings.extend(_guarded(p, opts, res))
     for p, ts in by_file.items():
         res.files += 1
-        all_findings.extend(_lint_file(p, opts, res, ts))
+        all_findings.extend(_guarded(p, opts, res, ts))
     res.findings = _dedupe(suppress(all_findings, opts.cfg))
     res.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code, f.message))
     return res
+
+
+def _guarded(path, opts, res, targets=()):
+    """One file's findings; whatever fails in it (the cache, discovery) is an error line
+    naming the file and the run goes on."""
+    try:
+        return _lint_file(path, opts, res, targets)
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get("CNNSYM_DEBUG") == "1":
+            raise
+        res.errors.append(_internal(path, e))
+        return []
 
 
 def _dedupe(findings):

@@ -40,6 +40,13 @@ def full(result) -> str:
 def _summary(result) -> str:
     c = result.counts()
     models = f"{result.models} model{'s' if result.models != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
+    if result.errors:  # something was not checked: never "All checks passed"
+        n = len(result.errors)
+        found = ""
+        if result.findings:
+            found = (f"found {c['error']} error{'s' if c['error'] != 1 else ''}, {c['warning']} "
+                     f"warning{'s' if c['warning'] != 1 else ''}, {c['info']} info; ")
+        return f"Not all checked: {found}{n} input error{'s' if n != 1 else ''} (on stderr) ({models}).\n"
     if not result.findings:
         return f"All checks passed ({models}).\n"
     parts = [f"{c['error']} error{'s' if c['error'] != 1 else ''}", f"{c['warning']} warning{'s' if c['warning'] != 1 else ''}",
