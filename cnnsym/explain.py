@@ -526,6 +526,19 @@ def _explain_node(report, res, convention):
             sub = f"2 x {_v(report, C)}" + (f" + {fmt(extra)}" if extra else "")
             steps.append(Step("buffers", words, (sub,), _num(report, res.buffers), _sym(res.buffers)))
         steps += _values_bytes_steps(report, y_name)
+        bn = next((b for b in lecture.batchnorms(report) if b.node == node.name), None)
+        if bn is not None and bn.elements is not None:
+            E, Cs = _v(report, bn.elements), _v(report, bn.channels)
+            pe, pc = lecture.TRAIN_FLOPS_PER_ELEMENT, lecture.TRAIN_FLOPS_PER_CHANNEL
+            steps.append(Step("training FLOPs", f"{pe} x elements + {pc} x C", (f"{pe} x {E} + {pc} x {Cs}",),
+                              _num(report, bn.train_flops), _sym(bn.train_flops),
+                              "batch mean (1 per element), variance (3), normalise (1), gamma and beta (2); per channel: "
+                              "divide, + eps, sqrt, reciprocal, two running statistics updated"))
+            steps.append(Step("inference FLOPs", "2 x elements (one multiply-add: the statistics make one affine map)",
+                              (f"2 x {E}",), _num(report, bn.inference_flops), _sym(bn.inference_flops)))
+            gain = " (the conv gains a bias add per output)" if bn.folded and bn.folded_flops != 0 else ""
+            steps.append(Step("at export", (f"folded into the conv before it: 0 parameters, 0 FLOPs left{gain}"
+                                            if bn.folded else "kept (not folded)"), (), None, note=bn.reason))
     else:
         summary = _doc_summary(op, node.domain)
         steps += _count_steps(report, res)

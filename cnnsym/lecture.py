@@ -226,9 +226,10 @@ def split(report) -> Split:
     cut = next((i for i in range(last_conv + 1, len(nodes)) if nodes[i].node.op_type in BOUNDARY_OPS), None)
     head = [r for r in nodes[(cut if cut is not None else last_conv) + 1:] if r.node.op_type in HEAD_OPS]
     if cut is None or not head:
-        tail = ", ".join(dict.fromkeys(r.node.op_type for r in nodes[last_conv + 1:])) or "nothing"
-        return Split("", f"no fully connected head: the last convolution ({nodes[last_conv].node.name}) is "
-                         f"followed by {tail} (a fully convolutional model, or a conv classifier)")
+        tail = ", ".join(dict.fromkeys(r.node.op_type for r in nodes[last_conv + 1:]))
+        after = f"is followed by {tail} only" if tail else "ends the model"
+        return Split("", f"no fully connected head: the last convolution ({nodes[last_conv].node.name}) {after} "
+                         "(a fully convolutional model, or a conv classifier)")
     totals = {"params": report.values.get("params.total"), "macs": report.values.get("macs"),
               "flops": report.values.get("flops"), "activation_bytes": report.values.get("activation_bytes")}
     b = nodes[cut].node

@@ -218,3 +218,15 @@ def test_readme_example_is_real_output(monkeypatch):
     block = text.split(cmd, 1)[1].split("\n  ...", 1)[0]
     r = run("explain", "fixtures/torch/lecture.py::LectureConv", "conv", "--input", "1x8x32x32")
     assert r.exit_code == 0 and r.output.startswith(block)
+
+
+def test_batchnorm_train_test_and_export():
+    ex = cnnsym.explain(f"{LECTURE}::Lecture", "bn", input="1x8x32x32")
+    # C = 16 channels of 32 x 32: 16,384 elements
+    assert ex.step("trainable params").value == 32  # 2C
+    assert ex.step("buffers").value == 33  # 2C + the batch counter
+    # training: 7 x 16,384 + 9 x 16 = 114,688 + 144 = 114,832; inference: 2 x 16,384 = 32,768
+    assert ex.step("training FLOPs").substituted == ("7 x 16,384 + 9 x 16",)
+    assert ex.step("training FLOPs").value == 114832
+    assert ex.step("inference FLOPs").value == 32768
+    assert ex.step("at export").formula.startswith("folded into the conv") and "into conv" in ex.step("at export").note
