@@ -95,7 +95,7 @@ def _tree(graph, report):
         stack.extend(reversed(children.get(p, ())))
 
     # what each module holds itself, and the nodes of each module's own body
-    own = {p: {"trainable": [], "buffer": [], "constant": []} for p in paths}
+    own = defaultdict(lambda: {"trainable": [], "buffer": [], "constant": []})
     for name, info in report.initializers.items():
         owner = name.rsplit(".", 1)[0] if "." in name else None
         if owner not in paths:
@@ -116,8 +116,8 @@ def _tree(graph, report):
         nodes = sorted([*mine, *(r for c in kids for r in subtree_nodes[c])], key=lambda r: r.node.index) \
             if kids else list(mine)
         subtree_nodes[p] = nodes
-        o = own[p]
-        own_t, own_b, own_c = _sum(o["trainable"]), _sum(o["buffer"]), _sum(o["constant"])
+        o = own.get(p)
+        own_t, own_b, own_c = (_sum(o["trainable"]), _sum(o["buffer"]), _sum(o["constant"])) if o else (_ZERO,) * 3
         kid_infos = [out[c] for c in kids]
         outs = outputs.get(p, ())
         t = report.tensors.get(outs[0]) if outs else None
