@@ -254,12 +254,13 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                                             node.inputs[0] if node.inputs[0] in graph.initializers else None)
         res.terms = {k: v for k, v in inference.terms.items() if v != 0}
         res.windows = _windows(inference)
-        for rel, msg in inference.constraints:
+        for need in inference.constraints:
+            rel, msg = need[0], need[1]
             if rel is sp.true or rel in seen_cons:
                 continue
             seen_cons.add(rel)
             if not dom.always_true(rel):
-                constraints.append(Constraint(rel, msg, node.name))
+                constraints.append(Constraint(rel, msg, node.name, getattr(need, "kind", ""), getattr(need, "axis", None)))
         in_rfs = [rfs.get(i) if i else None for i in node.inputs]
         for k, o in enumerate(node.outputs):
             if not o:

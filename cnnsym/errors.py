@@ -1,6 +1,28 @@
 """Errors carry the file, node or source location they concern; only the CLI prints them."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
+# What a requirement (or an op's failure) is about: lint rules route on this, never on the
+# wording of a message. ShapeError(kind=...) -> Problem.kind; Need(kind=...) -> Constraint.kind.
+SIZE = "size"  # a spatial extent must stay >= 1 (a window larger than what reaches it)
+CHANNELS = "channels"
+FEATURES = "features"
+BROADCAST = "broadcast"
+ELEMENTS = "elements"
+SHAPE = "shape"
+
+
+class Need(NamedTuple):
+    """A requirement an op puts on its input sizes: a sympy relational, the message a user
+    reads, what it is about (``kind``, one of the names above or "") and the axis it
+    concerns (or None). Ops may still give plain ``(rel, message)`` pairs."""
+
+    rel: object
+    message: str
+    kind: str = ""
+    axis: object = None
+
 
 class CnnsymError(Exception):
     """Base class. ``str(err)`` is the one line a user sees."""

@@ -155,6 +155,8 @@ class Constraint:
     rel: object  # sympy relational
     message: str
     node: str
+    kind: str = ""  # what it is about (cnnsym.errors.SIZE, ...): lint routes on this, not the message
+    axis: object = None  # the axis it concerns, when one
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ configured input size, or, without one, at every size)."""
 from __future__ import annotations
 
 from . import Example, Rule, rule
+from ..errors import BROADCAST, CHANNELS, FEATURES, SIZE
 from ..report import Problem
 
 LINEAR = {"Gemm", "MatMul"}
@@ -30,21 +31,19 @@ def _code_of(ctx, r, item):
     op = r.node.op_type
     if isinstance(item, Problem):
         kind = item.kind
-        if kind == "size":
+        if kind == SIZE:
             return "CNS103"
-        if op in LINEAR or kind == "features":
+        if op in LINEAR or kind == FEATURES:
             return "CNS101" if _spatial_in(ctx, item.got) else "CNS102"
-        if kind == "channels" or op in CHANNEL:
+        if kind == CHANNELS or op in CHANNEL:
             return "CNS102"
-        if kind == "broadcast" or op in BRANCH:
+        if kind == BROADCAST or op in BRANCH:
             return "CNS104"
         if op in RESHAPE:
             return "CNS105"
         return "CNS100"
-    import sympy as sp
-
     rel = item.rel
-    if isinstance(rel, (sp.GreaterThan, sp.StrictGreaterThan)) and "must be >= 1" in item.message and op not in RESHAPE:
+    if item.kind == SIZE:  # typed by the op (errors.Need), never read from the message
         return "CNS103"
     if op in LINEAR:
         return "CNS101" if _spatial_in(ctx, rel) else "CNS102"
@@ -322,14 +321,11 @@ class SpatialCollapse(Rule):
     ]
 
     def check(self, ctx):
-        import sympy as sp
-
         items = issues(ctx).get(self.code, [])
         if not items:
             return
         r, item = items[0]  # the first layer in topological order; the rest follow from it
-        size_cons = [c for c in ctx.report.constraints if isinstance(c.rel, (sp.GreaterThan, sp.StrictGreaterThan))
-                     and "must be >= 1" in c.message]
+        size_cons = [c for c in ctx.report.constraints if c.kind == SIZE]
         smallest = ""
         syms = sorted({s.name for c in size_cons for s in c.rel.free_symbols} & set(ctx.spatial))
         if syms:
@@ -341,7 +337,8 @@ class SpatialCollapse(Rule):
             msg = f"{ctx.describe(r)}: {item.message}"
         else:
             v = ctx.value(item.rel.lhs)
-            msg = (f"{ctx.describe(r)} output would be {v} (< 1) along {item.message.rsplit('output ', 1)[-1].replace(' must be >= 1', '')} "
+            along = f"axis {item.axis}" if item.axis is not None else "an axis"
+            msg = (f"{ctx.describe(r)} output would be {v} (< 1) along {along} "
                    f"at {ctx.at()}: its window is larger than what reaches it")
         more = len({x[0].node.name for x in items}) - 1
         if more > 0:

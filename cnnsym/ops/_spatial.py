@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..errors import SIZE, Need
 from ..receptive import Window
 from ..symbolic import as_expr, cdiv, fdiv
 
@@ -134,9 +135,9 @@ def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
         pe = 0 if mode == "VALID" else (pads[nsp + j] if mode == "NOTSET" else None)  # SAME_*: derived
         windows.append(Window.of(k[j], s[j], pb, d[j], pe, mode, ceil_mode))
         if not o.is_number:
-            cons.append((sp.Ge(o, 1), f"{op.op_type} output axis {2 + j} must be >= 1"))
+            cons.append(Need(sp.Ge(o, 1), f"{op.op_type} output axis {2 + j} must be >= 1", kind=SIZE, axis=2 + j))
         elif o < 1:
-            op.fail(f"output axis {2 + j} would be {o} (< 1) for input {tuple(x_shape)}", kind="size",
+            op.fail(f"output axis {2 + j} would be {o} (< 1) for input {tuple(x_shape)}", kind=SIZE,
                     expected=1, got=o)
     return outs, windows, cons, k
 

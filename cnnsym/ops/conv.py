@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..errors import SIZE, Need
 from ..receptive import Window
 from ..symbolic import as_expr, fdiv, product
 from . import Case, Inference, Op, numel, register
@@ -167,7 +168,8 @@ class ConvTranspose(Op):
             if out.is_number and out < 1:
                 self.fail(f"output axis {2 + j} would be {out}")
             if not out.is_number:
-                cons.append((sp.Ge(out, 1), f"ConvTranspose output axis {2 + j} must be >= 1"))
+                cons.append(Need(sp.Ge(out, 1), f"ConvTranspose output axis {2 + j} must be >= 1", kind=SIZE,
+                                 axis=2 + j))
         y = (x.shape[0], cout, *outs)
         terms = {"bias": numel(y)} if len(inputs) > 2 and inputs[2] is not None else {}
         macs = numel(x.shape) * w.shape[1] * product(k)

@@ -34,6 +34,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from ..errors import SIZE, Need
 from ..graph import Value
 from ..receptive import Window
 from ..symbolic import as_expr, fdiv
@@ -105,7 +106,7 @@ class _ResizeBase(Op):
             if o.is_number and o < 1:
                 self.fail(f"output axis {i} would be {o} for input {tuple(x.shape)}")
             if not o.is_number:
-                cons.append((sp.Ge(o, 1), f"{self.op_type} output axis {i} must be >= 1"))
+                cons.append(Need(sp.Ge(o, 1), f"{self.op_type} output axis {i} must be >= 1", kind=SIZE, axis=i))
             if resized and scales is None:  # sizes: onnxruntime cannot resize an empty axis
                 rel = sp.Ge(d, 1)
                 if rel is sp.false:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..errors import SIZE, Need
 from ..receptive import Window
 from ..symbolic import as_expr, fdiv, product
 from . import UNKNOWN_OPERAND, Case, Inference, Op, numel, register
@@ -64,7 +65,8 @@ class MaxUnpool(Op):
             outs.append(sp.expand(out))
             windows.append(Window((k[j] - 1) / s[j], sp.Integer(1) / s[j], (pb - (k[j] - 1) / sp.Integer(2)) / s[j]))
             if not outs[-1].is_number:
-                cons.append((sp.Ge(outs[-1], 1), f"MaxUnpool output axis {2 + j} must be >= 1"))
+                cons.append(Need(sp.Ge(outs[-1], 1), f"MaxUnpool output axis {2 + j} must be >= 1", kind=SIZE,
+                                 axis=2 + j))
         y = (x.shape[0], x.shape[1], *outs)
         return Inference([x.__class__(y, x.dtype)], rf=[spatial_rf(windows, len(y))], constraints=cons)
 
