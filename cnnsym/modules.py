@@ -107,7 +107,14 @@ def _tree(graph, report):
         if r.node.op_type == "Constant" and hasattr(r.node.attrs.get("value"), "numel"):
             own[node_mod[r.node.name]]["constant"].append(r.node.attrs["value"].numel)
 
-    outputs = _source_outputs(graph) if graph.kind == "torch" else _onnx_outputs(report, node_mod, order)
+    outputs = _source_outputs(graph) if graph.kind == "torch" else {}
+    if graph.kind != "torch" or any(o and o[0] not in report.tensors for o in outputs.values()):
+        # ONNX; or a source graph rewritten after the frontend (--fold-bn renames a folded
+        # convolution's output): the tensor that leaves the module
+        found = _onnx_outputs(report, node_mod, order)
+        outputs = {p: o for p, o in outputs.items() if o and o[0] in report.tensors}
+        for p, o in found.items():
+            outputs.setdefault(p, o)
     subtree_nodes = {}
     out = {}
     for p in reversed(order):  # children before parents: subtree sums reuse the children's
