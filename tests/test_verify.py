@@ -2,6 +2,7 @@
 (exit 1) when a formula is wrong, and --device cuda without a CUDA provider is a one-line
 error. The comparison target is always what onnxruntime produced."""
 import json
+import os
 import subprocess
 import sys
 
@@ -68,3 +69,21 @@ def test_verify_source_model_via_lowered_onnx():
     p = cli("verify", "fixtures/torch/lenet.py::LeNet", "--input", "Nx1x28x28", "--random", "2")
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr
     assert "OK:" in p.stdout
+
+
+def test_cli_source_verify_leaves_no_file_and_names_the_spec(tmp_path):
+    """Issue 14: a source model used to be lowered to a lowered.onnx left in a temporary folder,
+    and that path was printed as the model's name."""
+    import subprocess
+    import sys
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    spec = "fixtures/torch/lenet.py::LeNet"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-m", "cnnsym", "verify", spec, "--random", "1"], capture_output=True,
+                       text=True, cwd=root, env={**os.environ, "TMPDIR": str(tmp)}, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[0].startswith(f"cnnsym verify: {spec} ")
+    # onnxruntime itself drops a small '.ses' marker in TMPDIR on import; no model file may be left
+    assert not [p for p in tmp.rglob("*") if p.suffix in (".onnx", ".data") or "lowered" in p.name]

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ._app import EXIT_INVALID, EXIT_OK, _Fail, _run_guarded, _write, analyze_model, main
+from ._app import _run_guarded, _write, analyze_model, main
 
 VERIFY_HELP = """Prove a report's numbers by executing MODEL on onnxruntime.
 
@@ -46,23 +46,13 @@ Exit status: 0 every check holds, 1 a check failed, 2 bad input (one line on std
               help="Bound on the symbolic analysis time.")
 def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, rf_budget, max_bytes, show_all, fmt, timeout):
     def run():
-        from ..frontends import is_source
-        from ..verify import verify
+        from ..verify import parse_sizes, verify_analysed
 
+        size_list = parse_sizes(sizes)
         graph, rep = analyze_model(model, inputs, binds, timeout)
-        if rep.errors:
-            raise _Fail("the model is invalid for every input: " + rep.errors[0])
-        if rep.unaccounted:
-            names = ", ".join(f"{u['domain']}::{u['op']}" for u in rep.unaccounted)
-            raise _Fail(f"cannot run: unsupported ops {names} (cnnsym cannot check what it cannot derive)")
-        path = model
-        if is_source(model):
-            from ..lower import to_onnx_file
-            path = to_onnx_file(graph)
-        size_list = [s for s in sizes.split(",") if s.strip()]
         with _progress() as tick:
-            return verify(path, graph, rep, sizes=size_list, random_k=random_k, seed=seed, device=device,
-                          rf=not no_rf, progress=tick, max_bytes=max_bytes, rf_budget=rf_budget)
+            return verify_analysed(model, graph, rep, sizes=size_list, random_k=random_k, seed=seed, device=device,
+                                   rf=not no_rf, progress=tick, max_bytes=max_bytes, rf_budget=rf_budget)
 
     res = _run_guarded(run, model)
 
@@ -75,11 +65,13 @@ def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, rf_bu
             _write(render.render_verify_table(res, show_all), None)
 
     _run_guarded(emit, model)
-    sys.exit(EXIT_OK if res.ok else EXIT_INVALID)
+    for line in getattr(res, "errors", ()):  # onnxruntime crashed: one line each, the rest was still checked
+        click.echo(f"cnnsym: error: {model}: {' '.join(str(line).split())}", err=True)
+    sys.exit(res.exit_code)
 
 
 class _progress:
-    """A progress bar on stderr for runs that take more than a moment (terminals only)."""
+    """A progress bar on stderr with the real count of onnxruntime runs (terminals only)."""
 
     def __enter__(self):
         self.bar = None
@@ -90,11 +82,16 @@ class _progress:
         self.bar = Progress(transient=True, console=None)
         self.bar.start()
         self.task = self.bar.add_task("running onnxruntime", total=None)
-        return lambda: self.bar.advance(self.task)
+
+        def tick(done=None, total=None, what=None):
+            if done is None:
+                self.bar.advance(self.task)
+            else:
+                self.bar.update(self.task, completed=done, total=total, description=what or "running onnxruntime")
+
+        return tick
 
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.stop()
         return False
-
-

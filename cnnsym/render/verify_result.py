@@ -13,6 +13,8 @@ def render_verify_json(res, options: RenderOptions | None = None) -> str:
         "model": res.path,
         "device": res.device,
         "ok": res.ok,
+        "exit_code": res.exit_code,
+        "errors": list(getattr(res, "errors", ())),
         "verdict": res.verdict(),
         "bindings": res.bindings,
         "notes": res.notes,

@@ -411,6 +411,12 @@ def verify_model(model, *, input=None, bind=None, symbolic=(), name=None, sizes=
     strings or tuples. A model that is invalid for every input, or holds ops cnnsym cannot
     derive, is an :class:`~cnnsym.errors.InputError`."""
     graph, rep = api.analyze_graph(model, input=input, bind=bind, symbolic=symbolic, name=name)
+    return verify_analysed(model, graph, rep, sizes=sizes, **kwargs)
+
+
+def verify_analysed(model, graph, rep, *, sizes=(), **kwargs) -> VerifyResult:
+    """:func:`verify` of a model already analysed (the CLI bounds the analysis' time): refuses
+    models that are invalid everywhere or hold underivable ops, lowers source in memory."""
     if rep.errors:
         raise InputError(model, "the model is invalid for every input: " + rep.errors[0])
     if rep.unaccounted:
