@@ -14,7 +14,9 @@ from .statements import _MISSING
 from .values import (Builtin, Gen, Namespace, Param, Stop, Tensor, Unknown, UserFunction, dict_key, norm, num)
 
 _EXC_NAMES = {"ValueError", "TypeError", "NotImplementedError", "RuntimeError", "KeyError", "AssertionError",
-              "Exception", "IndexError", "AttributeError", "ImportError", "Warning", "UserWarning"}
+              "Exception", "IndexError", "AttributeError", "ImportError", "Warning", "UserWarning", "FutureWarning",
+              "DeprecationWarning", "RuntimeWarning", "StopIteration", "OSError", "LookupError", "ZeroDivisionError",
+              "ModuleNotFoundError", "BaseException", "NameError", "OverflowError", "PendingDeprecationWarning"}
 
 
 class Expressions:

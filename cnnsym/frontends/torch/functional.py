@@ -192,3 +192,18 @@ def channel_shuffle(c, x, g):
     y = c.emit("Reshape", [x, c.ints([0, g, div(ch, g), -1, 0] if False else [0, g, -1, 0, 0], "shape")], suffix="Reshape")
     y = c.emit("Transpose", [y], {"perm": [0, 2, 1, 3, 4]}, suffix="Transpose")
     return c.emit("Reshape", [y, c.ints([0, -1, 0, 0], "shape2")])
+
+
+@FUNCS.register("layer_norm", "input normalized_shape weight=None bias=None eps=1e-05")
+def _layer_norm(c, a):
+    """F.layer_norm (LayerNorm2d in ConvNeXt calls it with the module's own parameters)."""
+    shape = a["normalized_shape"]
+    shape = list(shape) if isinstance(shape, (list, tuple)) else [shape]
+    ins = [as_tensor(c.it, a["input"])]
+    if a["weight"] is not None:
+        ins.append(a["weight"])
+        if a["bias"] is not None:
+            ins.append(a["bias"])
+    else:
+        ins.append(c.zeros_like_param(shape, "scale"))
+    return c.emit("LayerNormalization", ins, {"axis": -len(shape), "epsilon": float(a["eps"])})

@@ -9,7 +9,7 @@ import sympy as sp
 from .emit import Ctx, as_tensor, build_loc, n_spatial, new_param, tensors_in, tup, unknown_node
 from .registry import LAYERS, MODULE_METHODS, OPS, bind
 from .values import (Builtin, Module, Namespace, NTuple, Obj, Param, Stop, Tensor, TensorCtor, TorchClass, Unknown,
-                     UserClass, norm)
+                     UserClass, UserFunction, norm)
 
 
 @OPS.register()
@@ -212,6 +212,9 @@ def isinstance_(it, v, target):
                 return True
         elif isinstance(t, Namespace):
             if t.path.endswith("Tensor") and isinstance(v, (Tensor, Param)):
+                return True
+            if t.path in ("types.FunctionType", "types.LambdaType", "types.BuiltinFunctionType") and \
+                    isinstance(v, (UserFunction, Builtin)):
                 return True
             # typing / collections.abc: isinstance(cfgs, Sequence) guards in torchvision builders
             abc = t.path.rsplit(".", 1)[-1]

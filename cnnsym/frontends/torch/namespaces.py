@@ -113,7 +113,12 @@ def _resolve(it, path):
         return Builtin(path, lambda it_, a, k, s: ArgParser())
     if path in ("argparse.Namespace", "types.SimpleNamespace"):
         return Builtin(path, lambda it_, a, k, s: NS(k))
-    if head == "typing":
+    if path in ("typing.cast", "typing_extensions.cast"):
+        return Builtin(path, lambda it_, a, k, s: a[1] if len(a) > 1 else k.get("val"))
+    if path in ("typing.TypeVar", "typing.NewType", "typing.overload", "typing.final", "typing.runtime_checkable"):
+        return Builtin(path, lambda it_, a, k, s: a[0] if path == "typing.overload" or path.endswith(
+            ("final", "checkable")) else Namespace("typing.Any"))
+    if head in ("typing", "typing_extensions"):
         return Namespace(path)
     if path == "copy.deepcopy" or path == "copy.copy":
         return Builtin(path, lambda it_, a, k, s: a[0])

@@ -295,6 +295,8 @@ class Semantics:
             return obj.name
         if isinstance(obj, UserFunction) and name == "__module__":
             return module_name(obj.scope.path)
+        if isinstance(obj, (UserFunction, Builtin)) and name == "__class__":
+            return Namespace("types.FunctionType")
         return OPS.python_attr(self, obj, name)
 
     def class_attr(self, obj, cls, name):
@@ -355,6 +357,9 @@ class Semantics:
                     return Builtin("forward", lambda it, a, k, s: OPS.layer_forward(self, obj, a, k, s, kind=kind))
                 return OPS.module_method(self, obj, name) if isinstance(obj, Module) else Unknown(name)
         if name == "__init__":
+            rest = [c for c in mro[start:] if isinstance(c, UserClass)]
+            if rest and isinstance(obj, Obj):  # a dataclass base: its generated __init__
+                return Builtin("__init__", lambda it, a, k, s: self.dataclass_init(obj, rest, a, k))
             return Builtin("__init__", lambda it, a, k, s: None)
         raise Stop(f"super() has no attribute {name!r}")
 
@@ -417,15 +422,42 @@ class Semantics:
         elif torch_base is not None and torch_base.name != "Module":
             OPS.init_layer(self, torch_base.name, obj, args, kwargs, node)
         elif isinstance(obj, Obj):
-            # dataclasses and NamedTuples: arguments fill the annotated fields in order
-            fields = [s.target.value for c in reversed(mro) if isinstance(c, UserClass) and c.node is not None
-                      for stmt in c.node.body.body if isinstance(stmt, cst.SimpleStatementLine)
-                      for s in stmt.body if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name)]
-            for n, v in zip(fields, args):
-                obj.attrs[n] = v
-            for n, v in kwargs.items():
-                obj.attrs[n] = v
+            self.dataclass_init(obj, mro, args, kwargs)
         return obj
+
+    def dataclass_init(self, obj, classes, args, kwargs):
+        """The __init__ a dataclass or NamedTuple class gets: arguments fill the annotated
+        fields in order (bases first), the rest keep their class-level defaults; then
+        ``__post_init__``."""
+        fields = []
+        for c in reversed(classes):
+            if not isinstance(c, UserClass) or c.node is None:
+                continue
+            for stmt in c.node.body.body:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for s in stmt.body:
+                        if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name) and \
+                                "ClassVar" not in cst.Module([]).code_for_node(s.annotation.annotation):
+                            if s.target.value not in fields:
+                                fields.append(s.target.value)
+        if len(args) > len(fields):
+            raise Stop(f"{obj.cls.name}() takes {len(fields)} fields, {len(args)} given")
+        attrs = obj.attrs if isinstance(obj, Obj) else None
+        for i, n in enumerate(fields):
+            if i < len(args):
+                v = args[i]
+            elif n in kwargs:
+                v = kwargs[n]
+            else:
+                continue  # the class-level default (read through the class)
+            if attrs is not None:
+                attrs[n] = v
+            else:
+                self.setattr(obj, n, v, None)
+        post = next((c.ns["__post_init__"] for c in obj.cls.mro() if isinstance(c, UserClass)
+                     and "__post_init__" in c.ns), None)
+        if isinstance(post, UserFunction):
+            self.call_function(post, [obj], {}, None)
 
     def call_function(self, f: UserFunction, args, kwargs, node):
         active = self.active.get(f.node, 0)
