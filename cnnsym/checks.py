@@ -8,9 +8,11 @@ import json
 from dataclasses import dataclass, field
 
 from . import api
-from .budget import check_at, check_range, compare, human, load_baseline
+from .budget import check_at, check_range, compare, human, load_baseline, mostly_invalid, range_text
 from .config import BUDGET_KEYS, Config, load_config
 from .errors import InputError
+from .lint.engine import prepare
+from .render.layout import wrap
 from .parse import parse_amount, parse_bind, parse_bindings, parse_for_all, parse_growth, parse_inputs
 from .symbolic import to_str
 
@@ -20,10 +22,18 @@ class CheckResult:
     """What ``cnnsym.check`` returns: ``ok`` and, per model, its text and JSON."""
 
     ok: bool
-    models: list = field(default_factory=list)  # [{"ok", "text", "json"}]
+    models: list = field(default_factory=list)  # [{"ok", "text", "json", "markdown", "parts"}]
 
-    def to_text(self) -> str:
-        return "\n".join(m["text"] for m in self.models)
+    def to_text(self, width: int | None = None) -> str:
+        """Plain text, no line over ``width`` (default 80)."""
+        if width is None:
+            return "\n".join(m["text"] for m in self.models)
+        return "\n".join(_text(*m["parts"], width=width) if "parts" in m else m["text"] for m in self.models)
+
+    def to_markdown(self) -> str:
+        """A comment ready to post on a pull request: per model, the verdict, the budget
+        table and the baseline diff (details folded)."""
+        return "\n".join(m["markdown"] for m in self.models)
 
     def to_json(self) -> str:
         return json.dumps({"schema_version": 1, "models": [m["json"] for m in self.models]}, indent=2) + "\n"
@@ -49,7 +59,7 @@ def budgets_of(amounts: dict) -> dict:
 
 
 def check_model(models, *, input=(), bind=(), for_all=None, baseline=None, max_growth=None, config=None,
-                **budgets) -> CheckResult:
+                allow_invalid_sizes=None, **budgets) -> CheckResult:
     """Check one model (a path, spec or Report) or a list of them against budgets given as
     keywords (``max_macs="4.1G"``, ``max_params=25_000_000``, see ``cnnsym check --help``)
     and those of ``[tool.cnnsym]`` in ``config`` (default: the nearest pyproject.toml)."""
@@ -68,14 +78,16 @@ def check_model(models, *, input=(), bind=(), for_all=None, baseline=None, max_g
     out = []
     for m in items:
         if hasattr(m, "totals") and hasattr(m, "nodes"):  # a Report
-            out.append(check_one(m.path, cfg, inputs, binds, cli_budgets, ranges, growth, base_doc, report=m))
+            out.append(check_one(m.path, cfg, inputs, binds, cli_budgets, ranges, growth, base_doc, report=m,
+                                 allow_invalid_sizes=allow_invalid_sizes))
         else:
-            out.append(check_one(str(m), cfg, inputs, binds, cli_budgets, ranges, growth, base_doc))
+            out.append(check_one(str(m), cfg, inputs, binds, cli_budgets, ranges, growth, base_doc,
+                                 allow_invalid_sizes=allow_invalid_sizes))
     return CheckResult(all(r["ok"] for r in out), out)
 
 
 def check_one(spec, cfg, inputs=(), binds=(), cli_budgets=None, ranges_cli=None, growth_cli=None, base_doc=None,
-              report=None):
+              report=None, allow_invalid_sizes=None):
     """One model's budget check: {"ok", "text", "json"}. Budgets, bindings, ranges and the
     input come from the command line (given here) over ``cfg`` ([tool.cnnsym])."""
     cli_budgets = cli_budgets or {}
@@ -89,13 +101,15 @@ def check_one(spec, cfg, inputs=(), binds=(), cli_budgets=None, ranges_cli=None,
     ranges = ranges_cli or (parse_for_all(entry.get("for-all") or cfg.budgets.get("for-all"))
                             if (entry.get("for-all") or cfg.budgets.get("for-all")) else None)
     growth = growth_cli if growth_cli is not None else parse_growth(entry.get("max-growth", cfg.budgets.get("max-growth", 0)))
-    overrides = parse_inputs(inputs) if inputs else (parse_inputs([x.strip() for x in (entry.get("input") or "").split(";")
-                                                                  if x.strip()]) if entry.get("input") else {})
+    dims = list(inputs) or cfg.input_for(spec)
+    parse_inputs(dims)  # a bad --input or configured input is a one-line error before any analysis
+    if allow_invalid_sizes is None:
+        allow_invalid_sizes = bool(entry.get("allow-invalid-sizes", cfg.budgets.get("allow-invalid-sizes", False)))
     if not budgets and base_doc is None:
         raise InputError(None, f"{spec}: no budget given (--max-params, --max-macs, ... or [tool.cnnsym.budgets]) "
                                f"and no --baseline")
     if report is None:
-        report = api.analyze(spec, input=overrides, bind=bindings)
+        report = _analyze(spec, dims, bindings)
     if report.errors:
         raise InputError(None, f"{spec}: the model is invalid: {report.errors[0]} (run `cnnsym lint` for details)")
     if report.bindings is None:
@@ -103,65 +117,127 @@ def check_one(spec, cfg, inputs=(), binds=(), cli_budgets=None, ranges_cli=None,
     results = []
     if budgets:
         if ranges:
-            results = check_range(report, budgets, ranges, report.bindings)
+            results = check_range(report, budgets, ranges, report.bindings, allow_invalid_sizes=allow_invalid_sizes)
         else:
             results = check_at(report, budgets, report.bindings)
-    base = compare(report, base_doc, growth) if base_doc is not None else None
-    ok = all(r.ok for r in results) and (base is None or not base.failed)
-    return {"ok": ok, "text": _text(spec, report, results, ranges, base),
-            "json": _json(spec, report, results, ranges, base, ok)}
+    base = compare(report, base_doc, growth, parse_bindings(binds) or None) if base_doc is not None else None
+    ok = _verdict(results, base)[0]
+    parts = (spec, report, results, ranges, base)
+    return {"ok": ok, "text": _text(*parts), "json": _json(spec, report, results, ranges, base, ok),
+            "markdown": _markdown(*parts), "parts": parts}
+
+
+def _analyze(spec, dims, bindings):
+    """The Report at the given or configured input, read as lint reads it (one policy:
+    :func:`cnnsym.lint.engine.prepare`): spatial dims stay symbols bound to the given sizes,
+    so budgets are evaluated there and a --for-all range can still vary them."""
+    if not dims:
+        return api.analyze(spec, bind=bindings)
+    graph = api.load(spec)
+    given, _, _, note = prepare(graph, dims)
+    if note:
+        raise InputError(spec, f"--input: {note}")
+    given = given or {}
+    return api.analyze_loaded(graph, {**given, **bindings})
 
 
 def _fmt_pct(x):
     return "n/a" if x is None else f"{x:+.1f}%"
 
 
-def _text(spec, report, results, ranges, base):
-    L = []
-    at = ", ".join(f"{k}={v}" for k, v in report.bindings.items()) or "static dims"
-    head = f"cnnsym check {spec}: " + (f"worst case over {'; '.join(r.text() for r in ranges)}" if ranges else f"at {at}")
-    L.append(head)
+TEXT_WIDTH = 80
+
+
+def _at_text(report) -> str:
+    return ", ".join(f"{k}={v}" for k, v in report.bindings.items()) or "static dims"
+
+
+def _head(spec, report, ranges) -> str:
+    return f"cnnsym check {spec}: " + (f"worst case over {'; '.join(r.text() for r in ranges)}" if ranges
+                                       else f"at {_at_text(report)}")
+
+
+def _verdict(results, base) -> tuple:
+    """(ok, the one-line verdict)."""
+    over = [r for r in results if not r.ok]
+    grown = base.failed if base is not None else []
+    bad = next((r for r in results if r.range_sizes is not None and not r.range_ok), None)
+    if bad is not None:
+        return False, (f"FAILED: only {range_text(bad)}; narrow --for-all to valid sizes (see `cnnsym report`) "
+                       f"or pass --allow-invalid-sizes" + (f"; {len(over)} budget(s) exceeded" if over else ""))
+    if over or grown:
+        return False, (f"FAILED: {len(over)} budget(s) exceeded"
+                       + (f", {len(grown)} total(s) grew past the limit" if grown else ""))
+    return True, "OK: within budget"
+
+
+def _budget_cells(r) -> tuple:
+    actual = "?" if r.actual is None else human(r.actual, r.kind)
+    where = r.where + (f" (layer {r.layer!r})" if r.layer else "")
+    return (r.label, human(r.budget, r.kind), actual, "n/a" if r.headroom is None else f"{r.headroom:.1f}%",
+            "ok" if r.ok else "OVER", where, "" if r.formula is None else to_str(r.formula))
+
+
+def _text(spec, report, results, ranges, base, width: int = TEXT_WIDTH):
+    """The check as plain text, no line longer than ``width``: the budget table keeps its
+    formula column when it fits, else each formula goes below its row, wrapped at
+    operators (and the ``where`` column too when the table is still too wide)."""
+    width = max(40, int(width or TEXT_WIDTH))
+    L = wrap(_head(spec, report, ranges), width, cont_indent=2)
     if results:
-        rows = [("metric", "budget", "actual", "headroom", "status", "where", "formula")]
+        head = ("metric", "budget", "actual", "headroom", "status", "where", "formula")
+        rows = [_budget_cells(r) for r in results]
+
+        def table(ncols):
+            w = [max(len(c[i]) for c in [head] + rows) for i in range(ncols)]
+            return w, ["  " + "  ".join(c[i].ljust(w[i]) for i in range(ncols)).rstrip() for c in [head] + rows]
+
+        for ncols in (7, 6, 5):
+            w, lines = table(ncols)
+            if max(len(x) for x in lines) <= width or ncols == 5:
+                break
+        L.append(lines[0])
+        for row, line in zip(rows, lines[1:]):
+            L.append(line)
+            below = []
+            if ncols <= 5 and row[5]:
+                below.append(f"at {row[5]}")
+            if ncols <= 6 and row[6]:
+                below.append(f"= {row[6]}")
+            for b in below:
+                L += wrap(b, width, indent=6, cont_indent=8)
+        dom = next((r for r in results if r.range_sizes is not None), None)
+        if dom is not None:
+            warn = " (--allow-invalid-sizes: accepted)" if mostly_invalid(dom.valid_sizes, dom.range_sizes) \
+                and dom.range_ok else ""
+            L += wrap(f"sizes: {range_text(dom)}; the invalid ones are skipped{warn}", width, indent=2, cont_indent=4)
         for r in results:
-            actual = "?" if r.actual is None else human(r.actual, r.kind)
-            where = r.where + (f" (layer {r.layer!r})" if r.layer else "")
-            rows.append((r.label, human(r.budget, r.kind), actual,
-                         "n/a" if r.headroom is None else f"{r.headroom:.1f}%", "ok" if r.ok else "OVER",
-                         where, "" if r.formula is None else to_str(r.formula)))
-        w = [max(len(str(row[i])) for row in rows) for i in range(6)]
-        for row in rows:
-            L.append("  " + "  ".join(str(c).ljust(w[i]) for i, c in enumerate(row[:6])) + "  " + row[6])
-        proofs = [(r.label, r.proof, r.invalid_sizes) for r in results if r.proof]
-        for label, proof, inv in proofs:
-            L.append(f"  {label}: {proof}" + (f" ({inv} sizes in the range are invalid for the model, skipped)" if inv else ""))
+            if r.proof:
+                L += wrap(f"{r.label}: {r.proof}", width, indent=2, cont_indent=4)
         for r in results:
             if r.note:
-                L.append(f"  {r.label}: {r.note}")
+                L += wrap(f"{r.label}: {r.note}", width, indent=2, cont_indent=4)
     if base is not None:
-        L.append(f"  baseline at {', '.join(f'{k}={v}' for k, v in base.bindings.items()) or 'static dims'} "
-                 f"(max growth {base.max_growth:g}%)" + (f"; {base.note}" if base.note else ""))
+        L += wrap(f"baseline at {', '.join(f'{k}={v}' for k, v in base.bindings.items()) or 'static dims'} "
+                  f"(max growth {base.max_growth:g}%)" + (f"; {base.note}" if base.note else ""),
+                  width, indent=2, cont_indent=4)
         for d in base.totals:
             if d.old is None and d.new is None:
                 continue
             flag = "GREW" if d in base.failed else ""
-            L.append(f"    {d.metric:24} {_h(d.old, d.kind):>10} -> {_h(d.new, d.kind):>10}  {_fmt_pct(d.growth):>8}  {flag}")
+            L += wrap(f"{d.metric:22} {_h(d.old, d.kind):>9} -> {_h(d.new, d.kind):>9}  {_fmt_pct(d.growth):>8}  "
+                      f"{flag}".rstrip(), width, indent=4, cont_indent=6)
         if base.layers:
             L.append("  per layer:")
             for name, status, diffs in base.layers[:200]:
                 parts = ", ".join(f"{d.metric} {_h(d.old, 'count')} -> {_h(d.new, 'count')} ({_fmt_pct(d.growth)})"
                                   for d in diffs if d.old != d.new)
-                L.append(f"    {status:8} {name}: {parts}")
+                L += wrap(f"{status:8} {name}: {parts}", width, indent=4, cont_indent=8)
             if len(base.layers) > 200:
                 L.append(f"    ... {len(base.layers) - 200} more")
         else:
             L.append("  per layer: no change")
-    over = [r for r in results if not r.ok]
-    grown = base.failed if base is not None else []
-    if over or grown:
-        L.append(f"FAILED: {len(over)} budget(s) exceeded" + (f", {len(grown)} total(s) grew past the limit" if grown else ""))
-    else:
-        L.append("OK: within budget")
+    L += wrap(_verdict(results, base)[1], width)
     return "\n".join(L) + "\n"
 
 
@@ -169,10 +245,77 @@ def _h(v, kind):
     return "-" if v is None else human(v, kind)
 
 
+def _md(s) -> str:
+    return str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(s) -> str:
+    return f"`{_md(s)}`" if s else ""
+
+
+MD_LAYERS = 200
+ARROW = "\u2192"
+
+
+def _markdown(spec, report, results, ranges, base) -> str:
+    """The check as a pull-request comment: the verdict, the budget table, the baseline
+    diff of the totals, and the formulas, proofs and per-layer changes folded in
+    ``<details>``."""
+    ok, verdict = _verdict(results, base)
+    where = f"worst case over {'; '.join(r.text() for r in ranges)}" if ranges else f"at {_at_text(report)}"
+    mark = "\u2705" if ok else "\u274c"
+    L = [f"### {mark} cnnsym check `{_md(spec)}`", "",
+         f"**{_md(verdict)}** ({_md(where)})", ""]
+    if results:
+        L += ["| metric | budget | actual | headroom | status | where |",
+              "| --- | ---: | ---: | ---: | --- | --- |"]
+        for r in results:
+            c = _budget_cells(r)
+            status = "ok" if r.ok else "**OVER**"
+            L.append(f"| {_md(c[0])} | {c[1]} | {c[2]} | {c[3]} | {status} | {_md(c[5])} |")
+        notes = [f"- {_md(r.label)}: {_code(to_str(r.formula))}" for r in results if r.formula is not None]
+        notes += [f"- {_md(r.label)}: {_md(r.proof)}" + (f" ({r.invalid_sizes} sizes in the range are invalid "
+                                                         f"for the model, skipped)" if r.invalid_sizes else "")
+                  for r in results if r.proof]
+        notes += [f"- {_md(r.label)}: {_md(r.note)}" for r in results if r.note]
+        if notes:
+            L += ["", "<details><summary>Formulas and proofs</summary>", ""] + notes + ["", "</details>"]
+        L.append("")
+    if base is not None:
+        at = ", ".join(f"{k}={v}" for k, v in base.bindings.items()) or "static dims"
+        L += [f"#### Against the baseline (at {_md(at)}, max growth {base.max_growth:g}%)", ""]
+        if base.note:
+            L += [f"_{_md(base.note)}_", ""]
+        L += ["| total | baseline | this change | growth | |", "| --- | ---: | ---: | ---: | --- |"]
+        for d in base.totals:
+            if d.old is None and d.new is None:
+                continue
+            flag = "**grew past the limit**" if d in base.failed else ""
+            L.append(f"| {_md(d.metric)} | {_h(d.old, d.kind)} | {_h(d.new, d.kind)} | {_fmt_pct(d.growth)} | {flag} |")
+        L.append("")
+        if base.layers:
+            L += [f"<details><summary>{len(base.layers)} layer(s) changed, added or removed</summary>", "",
+                  "| layer | status | params | MACs |", "| --- | --- | --- | --- |"]
+            for name, status, diffs in base.layers[:MD_LAYERS]:
+                cell = {d.metric: f"{_h(d.old, 'count')} {ARROW} {_h(d.new, 'count')} ({_fmt_pct(d.growth)})"
+                        if d.old != d.new else _h(d.new, "count") for d in diffs}
+                L.append(f"| {_code(name)} | {status} | {cell.get('params', '')} | {cell.get('macs', '')} |")
+            if len(base.layers) > MD_LAYERS:
+                L.append(f"| ... {len(base.layers) - MD_LAYERS} more | | | |")
+            L += ["", "</details>", ""]
+        else:
+            L += ["No layer changed.", ""]
+    return "\n".join(L).rstrip() + "\n"
+
+
 def _json(spec, report, results, ranges, base, ok):
     d = {"model": spec, "ok": ok, "bindings": dict(report.bindings or {}),
          "for_all": [r.text() for r in ranges] if ranges else None,
          "budgets": [r.to_dict() for r in results]}
+    dom = next((r for r in results if r.range_sizes is not None), None)
+    if dom is not None:
+        d["sizes"] = {"in_range": dom.range_sizes, "valid": dom.valid_sizes, "sampled": dom.sampled,
+                      "accepted": dom.range_ok}
     if base is not None:
         d["baseline"] = {"bindings": base.bindings, "max_growth_percent": base.max_growth, "note": base.note,
                          "totals": [{"metric": x.metric, "old": x.old, "new": x.new, "growth_percent": x.growth,

@@ -83,7 +83,7 @@ def render_compare_text(report, rows, markdown=False, width: int = 80) -> str:
     def para(text, indent=0, cont=None):
         return wrap(text, width, indent=indent, cont_indent=indent if cont is None else cont)
 
-    L = [f"cnnsym compare: {report.path}", ""]
+    L = para(f"cnnsym compare: {report.path}", cont=2) + [""]
     L += para(f"evaluated at: {bindings_text(report)}", cont=2)
     L += para("Every total is rebuilt from cnnsym's named terms (see `cnnsym conventions`); ConvTranspose "
               "MACs are counted on the input side, grouped convs divided by group.")
@@ -225,7 +225,7 @@ def conventions_cmd(fmt, output):
                 L += wrap(f"{p.name}{al}: {p.unit}; {p.tool}", width, indent=0, cont_indent=2)
                 L += wrap(p.summary, width, indent=2, cont_indent=2)
             L.append("")
-            L.append("Per op: cnnsym conventions --format markdown")
+            L += wrap("Per op: cnnsym conventions --format markdown", width, indent=0, cont_indent=2)
             _write("\n".join(L) + "\n", output)
 
     _run_guarded(run)
