@@ -350,6 +350,13 @@ def opaque_symbols(report) -> list:
     return sorted(out - set(report.symbols))
 
 
+def smallest_items(report) -> list:
+    """``report.smallest_input`` as (symbol, size) pairs in the order of ``report.symbols``
+    (the solver's dict order may follow set iteration, which varies between runs)."""
+    order = {s: k for k, s in enumerate(report.symbols)}
+    return sorted((report.smallest_input or {}).items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+
 def bindings_text(report) -> str:
     if report.bindings is None:
         return "none (no valid binding: values not evaluated)"

@@ -7,7 +7,7 @@ from .._version import __version__
 from ..graph import DTYPE_NAMES
 from ..report import SCHEMA_VERSION
 from .common import (_Eval, _json_default, _jsonable, _spatial, convention_doc,
-                     opaque_symbols, rel_str, to_str)
+                     opaque_symbols, rel_str, smallest_items, to_str)
 from .modtree import modules_json
 from .registry import RenderOptions, register_format
 
@@ -124,7 +124,7 @@ def to_json_dict(report) -> dict:
         "constraints": [{"expr": rel_str(c.rel), "message": c.message, "node": c.node} for c in report.constraints],
         "valid_ranges": {k: {kk: _jsonable(vv) if not isinstance(vv, dict) else {a: _jsonable(b) for a, b in vv.items()}
                              for kk, vv in v.items()} for k, v in report.valid_ranges.items()},
-        "smallest_input": None if report.smallest_input is None else {k: int(v) for k, v in report.smallest_input.items()},
+        "smallest_input": None if report.smallest_input is None else {k: int(v) for k, v in smallest_items(report)},
         "unaccounted": [{"op": u["op"], "domain": u["domain"], "count": u["count"], "nodes": list(u.get("nodes", []))}
                         for u in report.unaccounted],
         "warnings": list(report.warnings),

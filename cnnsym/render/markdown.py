@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .common import (_code, is_int, _inputs_text, _md, _md_table, _rf_cell, _symbols_text, _val_cell,
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
-                     rel_str, totals_rows)
+                     rel_str, smallest_items, totals_rows)
 from .modtree import DEFAULT_DEPTH, module_rows, view_of
 from .registry import RenderOptions, register_format
 
@@ -108,7 +108,7 @@ def _md_domain(report) -> list:
             extra = f" (with {', '.join(f'{k}={v}' for k, v in others.items())})" if others else ""
             L.append(f"- `{_md(s)}`: {_md(vr.get('text', ''))}{_md(extra)}")
     if report.smallest_input:
-        L.append("- smallest valid input: " + ", ".join(f"`{k}={v}`" for k, v in report.smallest_input.items()))
+        L.append("- smallest valid input: " + ", ".join(f"`{k}={v}`" for k, v in smallest_items(report)))
     L.append("")
     return L
 

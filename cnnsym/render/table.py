@@ -14,7 +14,7 @@ from rich.text import Text
 
 from .common import (MAX_LISTED, STATUS_MARK, STATUS_TEXT, _inputs_text, _symbols_text, _val_cell,
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
-                     rel_str, rf_parts, to_str, totals_rows)
+                     rel_str, rf_parts, smallest_items, to_str, totals_rows)
 from .layout import ELLIPSIS, camel_width, compact_name, cut_left, fold_word, unique_width, wrap
 from .modtree import DEFAULT_DEPTH, module_rows, view_of
 from .registry import RenderOptions, register_format
@@ -227,7 +227,7 @@ def table_lines(report, width: int = DEFAULT_WIDTH, *, wide: bool = False,
             _para(out, f"  {s}: {vr.get('text', '')}{extra}", width, 2, 4)
         if report.smallest_input:
             _para(out, "  smallest valid input: "
-                  + ", ".join(f"{k}={v}" for k, v in report.smallest_input.items()), width, 2, 4)
+                  + ", ".join(f"{k}={v}" for k, v in smallest_items(report)), width, 2, 4)
     if report.unaccounted:
         out.append(("", None))
         _para(out, "Unaccounted ops (listed, not counted as zero)", width, 0, 2, "bold yellow")
