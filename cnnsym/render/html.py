@@ -272,7 +272,7 @@ def _tree_html(report, tree, ev) -> str:
          '<button type="button" data-act="close">collapse all</button> <span class="count"></span></div>',
          '<div class="tree" role="tree"><div class="row head"><span class="n">module</span><span class="t">type</span>'
          '<span class="s">output shape</span><span class="v">params</span><span class="v">MACs</span>'
-         '<span class="b">share of MACs / params</span></div>']
+         '<span class="b">share: MACs, params</span></div>']
     shown = 0
 
     def bar(v, tot, cls):
