@@ -75,7 +75,7 @@ def test_over_range_skips_invalid_sizes_and_exceeds():
     r = cli("check", f"{LENET}::Net", "--max-macs", "600k", "--for-all", "H,W in 16..64")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "OVER" in r.stdout and "H=35, W=35" in r.stdout
-    assert "invalid for the model, skipped" in r.stdout
+    assert "16 of 2,401 sizes in the range are valid for the model" in r.stdout  # 4x4 valid: H,W in 32..35
 
 
 def test_baseline(tmp_path):
