@@ -23,7 +23,7 @@ def tiny():
 
 
 def test_formats_in_cli_order():
-    assert list(FORMATS) == ["table", "json", "markdown", "csv"]
+    assert list(FORMATS) == ["table", "json", "markdown", "csv", "html"]
     assert list(OPS_FORMATS) == ["table", "json", "markdown"]
     assert list(VERIFY_FORMATS) == ["table", "json"]
     help_text = render.format_help()

@@ -105,7 +105,7 @@ class _Frame:
 
 
 def _open(name, title, width=W, height=H) -> list:
-    return [f'<svg class="chart" data-chart="{escape(name)}" xmlns="http://www.w3.org/2000/svg" '
+    return [f'<svg class="chart" data-chart="{escape(name)}" '
             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">',
             f"<title>{escape(title)}</title>"]
 
