@@ -145,6 +145,8 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, nbytes(numel(gi.shape), gi.dtype), rf)
     for name in graph.symbol_defaults:  # source hyperparameters made symbolic (--symbolic)
         symbols.setdefault(name, (None, None))
+    for name in getattr(graph, "free_symbols", ()):  # source script globals not determined statically
+        symbols.setdefault(name, (None, None))
     for name, init in graph.initializers.items():
         env[name] = Value(tuple(as_expr(d) for d in init.shape), init.dtype, init.value)
     rfs = {gi.name: tensors[gi.name].rf for gi in graph.inputs}
@@ -155,6 +157,9 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     # DequantizeLinear (Cast) output -> (quantized element type or None, initializer or None):
     # its consumer's MACs run at that precision and the initializer is the consumer's parameter
     dequantized = {}
+    # tensors computed from initializers and Constant nodes only (folded weights): not
+    # activations (TensorInfo.constant)
+    const = set(graph.initializers)
     unaccounted = defaultdict(list)
     unresolved_reported = False
     for node in order:
@@ -243,10 +248,12 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             continue
         _guard_size(graph, node, inference)
         res.macs = inference.macs
+        is_const = _constant_node(node, const)
         if res.macs != 0:
             operands = [k for k in getattr(cls, "mac_operands", (0, 1)) if k < len(ins) and ins[k] is not None]
             res.precision = precision([dequantized[node.inputs[k]][0] if dequantized.get(node.inputs[k], (None,))[0]
                                        else ins[k].dtype for k in operands])
+            res.weight_dtype = _weight_dtype(graph, node, operands, dequantized)
         if (getattr(cls, "dequantizes", False) or node.op_type == "Cast") and node.outputs and node.outputs[0]:
             # a Cast weight (bfloat16 stored, float used) is its consumer's parameter too, but
             # the product runs at the cast type
@@ -278,7 +285,10 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             if mis:
                 warnings.append(f"receptive fields of the branches joined at {node.name!r} are misaligned (different offsets or strides)")
             rfs[o] = rf
-            tensors[o] = TensorInfo(o, v.shape, v.dtype, nbytes(numel(v.shape), v.dtype), rf, node.name)
+            tensors[o] = TensorInfo(o, v.shape, v.dtype, nbytes(numel(v.shape), v.dtype), rf, node.name,
+                                    constant=is_const)
+            if is_const:
+                const.add(o)
 
     _cross_check(graph, tensors, warnings)
     unacc = [{"op": op, "domain": d or "ai.onnx", "count": len(names), "nodes": names}
@@ -299,13 +309,14 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         nbytes(r.node.attrs["value"].numel, r.node.attrs["value"].dtype) for r in results
         if r.node.op_type == "Constant" and hasattr(r.node.attrs.get("value"), "numel"))])
     # MACs by operand precision (macs_int8, macs_fp32, ...): they sum to macs
-    for p in sorted({getattr(r, "precision", "unknown") for r in results if r.macs != 0}):
-        totals[f"macs_{p}"] = fast_sum(r.macs for r in results if r.macs != 0 and getattr(r, "precision", "unknown") == p)
+    for p in sorted({r.precision or "unknown" for r in results if r.macs != 0}):
+        totals[f"macs_{p}"] = fast_sum(r.macs for r in results if r.macs != 0 and (r.precision or "unknown") == p)
     term_names = sorted({k for r in results for k in r.terms})
     for t in term_names:
         totals[f"terms.{t}"] = fast_sum(r.terms.get(t, 0) for r in results)
     totals["flops"] = 2 * totals["macs"] + sp.Add(*[totals[f"terms.{t}"] for t in term_names])
-    totals["activation_bytes"] = fast_sum(t.bytes for t in tensors.values() if t.bytes is not None and t.producer is not None)
+    totals["activation_bytes"] = fast_sum(t.bytes for t in tensors.values()
+                                          if t.bytes is not None and t.producer is not None and not t.constant)
     steps = len(order)
     tensors = _with_live_intervals(graph, order, tensors)
     inits = {n: InitializerInfo(n, tuple(graph.initializers[n].shape), graph.initializers[n].dtype,
@@ -328,6 +339,30 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
                     initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
     return replace(report, modules=_modules.build(graph, report))  # the module tree (cnnsym/modules.py)
+
+
+_NOT_CONSTANT = ("Random", "Bernoulli", "Multinomial")
+
+
+def _constant_node(node, const) -> bool:
+    """Outputs computed from initializers and Constant nodes only."""
+    if node.op_type == "Constant":
+        return True
+    ins = [i for i in node.inputs if i]
+    return bool(ins) and all(i in const for i in ins) and not node.op_type.startswith(_NOT_CONSTANT)
+
+
+def _weight_dtype(graph, node, operands, dequantized):
+    """Element type of the weight initializer a MAC op reads (behind a DequantizeLinear or
+    Cast: the stored type), or None."""
+    for k in reversed(operands):
+        name = node.inputs[k]
+        if name in dequantized and dequantized[name][1] is not None:
+            name = dequantized[name][1]
+        init = graph.initializers.get(name)
+        if init is not None:
+            return init.dtype
+    return None
 
 
 def _windows(inference) -> tuple:

@@ -52,6 +52,9 @@ class TensorInfo:
     # node's outputs from its step, to the step of its last reader (graph outputs and
     # tensors nobody reads: to the end, ``Report.steps``)
     live: Optional[tuple] = None
+    # computed from initializers and Constant nodes only (a dequantized or cast weight, a
+    # folded constant): part of the model, not an activation, so not in activation bytes
+    constant: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,11 @@ class NodeResult:
     # the op's sliding windows over output 0's spatial axes (receptive.Window: kernel,
     # stride, pads, dilation, auto_pad, ceil_mode as the op derived them), () when none
     windows: tuple = ()
+    # the operand precision its MACs run at (graph.precision: "fp32", "int8", ...), "" when
+    # it has no MACs; the element type of its weight as stored (ONNX dtype: a QDQ conv's
+    # int8 weight behind its DequantizeLinear), None when it reads no weight initializer
+    precision: str = ""
+    weight_dtype: Optional[int] = None
 
     @cached_property
     def flops(self):  # read only once the analysis is complete
@@ -269,12 +277,13 @@ def peak_formula(report, bindings) -> sp.Expr:
 
 def peak_tensors(report, bindings) -> list:
     """The tensors live together at the first execution step whose live bytes, at
-    ``bindings``, are the largest (graph inputs alone before the first step)."""
+    ``bindings``, are the largest (graph inputs alone before the first step); tensors
+    computed from weights only (``TensorInfo.constant``) are not activations."""
     steps = report.steps
     starts, ends = {}, {}
     base, base_set = 0, []
     for t in report.tensors.values():
-        if t.live is None:
+        if t.live is None or t.constant:
             continue
         lo, hi = t.live
         if lo < 0:
@@ -298,8 +307,8 @@ def peak_tensors(report, bindings) -> list:
             cur -= _val(t.bytes, bindings)
     if best_step < 0:
         return base_set
-    return [t for t in report.tensors.values() if t.live is not None and t.live[0] <= best_step <= t.live[1]
-            and (t.bytes is not None or t.live[0] < 0)]
+    return [t for t in report.tensors.values() if t.live is not None and not t.constant
+            and t.live[0] <= best_step <= t.live[1] and (t.bytes is not None or t.live[0] < 0)]
 
 
 def _val(expr, b):

@@ -19,6 +19,8 @@ from onnx import TensorProto, helper
 
 from cnnsym.analyze import analyze, evaluate
 from cnnsym.frontends.onnx import load
+from cnnsym.render.common import node_rows
+from cnnsym.report import peak_tensors
 from cnnsym.verify import verify
 from conftest import ROOT, shared_models_dir
 from oracle import analyze_model, expose_all, feeds_for, make_model, run_ort
@@ -387,3 +389,57 @@ def test_dynamically_quantized_model(name, tmp_path):
     # the uint8 weights, one byte each (the float biases are added by a separate Add, so
     # they count as constants, as in a float MatMul + Add export)
     assert q.totals["params.trainable_bytes"] == q.totals["params.trainable"] == weights
+
+
+# ------------------------------------------------------------------ QDQ: weights are not activations
+
+def _from_initializers(model):
+    """Node outputs computed from initializers and Constant nodes only (a graph walk)."""
+    const = {t.name for t in model.graph.initializer}
+    for n in model.graph.node:
+        ins = [i for i in n.input if i]
+        if n.op_type == "Constant" or (ins and all(i in const for i in ins)):
+            const.update(o for o in n.output if o)
+    return const
+
+
+def _ort_activation_bytes(model, feeds):
+    """What onnxruntime holds as activations: every node output's nbytes, weights folded
+    from initializers excluded."""
+    const = _from_initializers(model)
+    return sum(a.nbytes for k, a in run_ort(model, feeds).items() if k not in const)
+
+
+@pytest.mark.parametrize("name", ["tiny_resnet", "resnet18"])
+def test_qdq_activation_bytes_exclude_dequantized_weights(name, tmp_path_factory):
+    src, qpath, sizes = _pair(name, "qdq", tmp_path_factory)
+    q, f = _report(qpath), _report(src)
+    qm, fm = onnx.load(str(qpath)), onnx.load(str(src))
+    size = sizes[0]
+    bq, bf = _bindings(q, size), _bindings(f, size)
+    qa, fa = evaluate(q.totals["activation_bytes"], bq), evaluate(f.totals["activation_bytes"], bf)
+    assert qa == _ort_activation_bytes(qm, feeds_for(qm, bq))
+    assert fa == _ort_activation_bytes(fm, feeds_for(fm, bf))
+    # what was counted before: every node output, the float copies of the weights included
+    everything = sum(a.nbytes for a in run_ort(qm, feeds_for(qm, bq)).values())
+    const = _from_initializers(qm)
+    assert everything > qa
+    # nor are they live at the peak (resnet18 at 224: 4.0 MB, below the float model's 6.4)
+    assert not [t.name for t in peak_tensors(q, bq) if t.constant]
+    # weights' DequantizeLinear rows fold away; each Conv shows its int8 weight
+    rows = {r["name"]: r for r in node_rows(q)}
+    for r in q.nodes:
+        if r.node.op_type == "DequantizeLinear" and r.node.inputs[0] in const:
+            assert rows[r.node.name]["folded"] and q.tensors[r.node.outputs[0]].constant
+        if r.node.op_type == "Conv":
+            assert not rows[r.node.name]["folded"]
+            assert (r.weight_dtype, r.precision) == (TensorProto.INT8, "int8")
+
+
+def test_float_model_activation_bytes_unchanged_by_folding(tmp_path_factory):
+    """A float model with no weight arithmetic: every node output is an activation."""
+    src, _, sizes = _pair("tiny_resnet", "qdq", tmp_path_factory)
+    f = _report(src)
+    fm = onnx.load(str(src))
+    b = _bindings(f, sizes[1])
+    assert evaluate(f.totals["activation_bytes"], b) == _ort_activation_bytes(fm, feeds_for(fm, b))

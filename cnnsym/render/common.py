@@ -216,7 +216,8 @@ def _static_numel(shape):
 def is_shape_arithmetic(report, result) -> bool:
     """A node folded out of the default table: a small Constant (scalars, scales, shapes) or
     a node whose outputs are integer scalars or vectors (Shape, Gather/Unsqueeze/Concat on
-    shapes). Nodes not fully counted and nodes with MACs are never folded."""
+    shapes), or computed from weights only (a QDQ weight's DequantizeLinear). Nodes not
+    fully counted and nodes with MACs are never folded."""
     n = result.node
     if result.status != "ok" or result.macs != 0:
         return False
@@ -225,6 +226,8 @@ def is_shape_arithmetic(report, result) -> bool:
         return False
     if n.op_type == "Constant":
         return all((_static_numel(t.shape) or SMALL_CONSTANT + 1) <= SMALL_CONSTANT for t in outs)
+    if all(t.constant for t in outs):
+        return True  # a weight's DequantizeLinear or Cast: its reader's row shows its dtype
     return all(t.dtype in _INDEX_DTYPES and len(t.shape) <= 1 for t in outs)
 
 
