@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
+# numpy is imported inside the few functions that use it: a report whose graph carries no
+# known tensor contents never needs it, and it costs 0.06-0.14 s of start-up (issue 12)
 import sympy as sp
 
 from ..graph import BOOL, FLOAT_TYPES, Value
@@ -139,6 +140,7 @@ def _equal(a, b):
 
 def broadcast_values(shapes, values, out_shape, f, dtype_int):
     """Elementwise f over known contents; None unless all shapes are concrete."""
+    import numpy as np  # only for known contents: imported on use (start-up time, issue 12)
     try:
         dims = [tuple(int(d) for d in s) for s in shapes]
         out = tuple(int(d) for d in out_shape)
@@ -239,6 +241,7 @@ class Where(Op):
 
 
 def _where_values(inputs, out):
+    import numpy as np  # only for known contents: imported on use (start-up time, issue 12)
     try:
         dims = [tuple(int(d) for d in v.shape) for v in inputs]
         oshape = tuple(int(d) for d in out)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
+# numpy is imported by float32_scale only: a report without a float scale never needs it,
+# and it costs 0.06-0.14 s of start-up (issue 12)
 import sympy as sp
 
 from ..errors import SIZE, Need
@@ -61,6 +62,7 @@ def _simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
 def float32_scale(v) -> sp.Expr:
     """A float32 scale as the simplest rational that rounds to it (see module doc);
     anything that is not a non-integer float32 value is returned unchanged."""
+    import numpy as np  # only for a float32 scale: imported on use (start-up time, issue 12)
     v = as_expr(v)
     if not v.is_Rational or v.is_Integer or v <= 0:
         return v

@@ -5,10 +5,7 @@ import inspect
 import io
 import json
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+# rich is imported by the table functions only: a report never lists ops (start-up time, issue 12)
 
 from ..ops import REGISTRY, TERMS, load_builtin_ops
 OPS_SCHEMA_VERSION = 1  # the op list's own schema (the report's is report.SCHEMA_VERSION)
@@ -65,6 +62,10 @@ def ops_markdown(options: RenderOptions | None = None) -> str:
 
 def print_ops_table(console, options: RenderOptions | None = None) -> None:
     """The op list on a rich console."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     rows = op_rows()
     console.print(Text(f"cnnsym ops: {len(rows)} registered (domain::op where the domain is not ai.onnx)",
                        style="bold"))
@@ -89,6 +90,8 @@ def print_ops_table(console, options: RenderOptions | None = None) -> None:
 @register_format("table", "a table for the terminal", subject="ops", console=print_ops_table)
 def ops_table(options: RenderOptions | None = None) -> str:
     """The op list as plain text at ``options.width`` (default 80)."""
+    from rich.console import Console
+
     buf = io.StringIO()
     console = Console(file=buf, width=(options.width if options and options.width else 80),
                       color_system=None, highlight=False, soft_wrap=False, emoji=False, markup=False)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rich.text import Text
+# rich is imported by render_table only: plain-text output (piped, -o, table_text) never needs it
+# (start-up time, issue 12)
 
 from .common import (MAX_LISTED, STATUS_MARK, STATUS_TEXT, _inputs_text, _symbols_text, _val_cell,
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
@@ -262,6 +263,8 @@ def render_table_text(report, wide: bool = False, width: int | None = None,
 
 def render_table(report, console, wide: bool = False, show_all_nodes: bool = False, **view) -> None:
     """Print the report on a rich console at the console's width, with colour."""
+    from rich.text import Text  # styled output only (start-up time, issue 12)
+
     for t, style in table_lines(report, console.width, wide=wide, show_all_nodes=show_all_nodes, **view):
         console.print(Text(t, style=style or ""), no_wrap=True, overflow="ignore", crop=False)
 
