@@ -159,6 +159,9 @@ class Graph:
     # source frontend: what building the model's modules/parameters or its forward did not
     # follow, one 'file:line: why' each; any makes the totals lower bounds (Report.complete False)
     not_followed: list = field(default_factory=list)
+    # source frontend: script globals not determined statically (a required argument, a value
+    # from a data set), used as free symbols named after them: name -> why
+    free_symbols: dict = field(default_factory=dict)
 
     @property
     def opset(self) -> int:

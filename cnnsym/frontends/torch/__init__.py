@@ -80,6 +80,7 @@ def load_source(spec: str, *, symbolic=()) -> "Graph":  # noqa: F821
 
 def _load(it, builder, path, target, symbolic):
     fs = it.load_file(path)
+    it.find_free_globals(fs)
     if target is None:
         models = _models(it, fs)
         if len(models) != 1:
@@ -109,6 +110,7 @@ def _load(it, builder, path, target, symbolic):
     g = builder.graph(inputs, outputs)
     g.symbol_defaults = dict(it.symbol_defaults)
     g.not_followed = list(it.not_followed)
+    g.free_symbols = dict(it.free_symbols)
     if not g.nodes:
         raise InputError(path, f"{target}: forward produces no operations")
     return g

@@ -37,6 +37,8 @@ class Expressions:
             f = f.parent
         g = frame.scope.globals
         v = self.lookup_global(frame.scope, n)
+        if n in frame.scope.free and (v is _MISSING or isinstance(v, Unknown)):
+            return self.free_symbol(frame.scope, n)
         if v is not _MISSING:
             return v
         b = BUILTINS.get(n)
@@ -170,6 +172,16 @@ class Expressions:
     @EXPRESSIONS.register([cst.BooleanOperation])
     def _boolop(self, e, frame):
         left = self.eval(e.left, frame)
+        if isinstance(left, Unknown):
+            # `unknown and False` is False, `unknown or True` is True; otherwise still unknown
+            try:
+                right = self.eval(e.right, frame)
+            except Stop:
+                return left
+            known = self.known_truth(right)
+            if isinstance(e.operator, cst.And):
+                return right if known is False else left
+            return right if known is True else left
         if isinstance(e.operator, cst.And):
             return self.eval(e.right, frame) if self.truth(left, e.left) else left
         return left if self.truth(left, e.left) else self.eval(e.right, frame)

@@ -15,6 +15,7 @@ import os
 import libcst as cst
 
 from ...graph import SourceLoc
+from ...symbolic import dim_symbol
 from .expressions import Expressions
 from .imports import MAX_FILES
 from .scope import FileScope, Frame
@@ -42,6 +43,7 @@ class Interp(Statements, Expressions, Semantics):
         # building the model (its construction or forward, not a module's top level): what is
         # not followed then may drop modules or parameters, so the report is incomplete
         self.building = False
+        self.free_symbols: dict = {}  # name -> why (script globals used as free symbols)
         self.not_followed: list = []
 
     # diagnostics ------------------------------------------------------------
@@ -66,6 +68,27 @@ class Interp(Statements, Expressions, Semantics):
         if self.building and text not in self.not_followed:
             self.not_followed.append(text)
         self.diag(msg)
+
+    def find_free_globals(self, fs: FileScope):
+        """The analysed file's module-level names that its top-level code assigns but that
+        stay undetermined (set only in branches on a required argument, read from a data
+        set): each becomes a free symbol named after it when the model uses it."""
+        for name, line in module_assignments(fs.tree.body, fs):
+            v = fs.globals.get(name, _ABSENT)
+            if name in fs.broken:
+                continue
+            if v is _ABSENT:
+                fs.free.setdefault(name, f"set at line {line} only on a path the static reading does not take")
+            elif isinstance(v, Unknown):
+                fs.free.setdefault(name, f"line {line}: {v.why}")
+
+    def free_symbol(self, fs: FileScope, name: str):
+        s = dim_symbol(name)
+        if name not in self.free_symbols:
+            self.free_symbols[name] = fs.free[name]
+            self.diag(f"{name} is not determined statically ({fs.free[name]}): it is a free symbol "
+                      f"(give it a value with --bind {name}=...)")
+        return s
 
     def site_loc(self) -> SourceLoc | None:
         if not self.site_stack:
@@ -104,9 +127,37 @@ class Interp(Statements, Expressions, Semantics):
                     self.diag(f"module level: {e}")
                 self.site_stack.pop()
                 for name in assigned_names(stmt):
+                    if isinstance(e, (Fatal, RecursionError)):
+                        fs.broken.add(name)  # code that fails in Python too: never a free symbol
                     fs.globals.setdefault(name, Unknown(f"{name} (module level, line {fs.line(stmt)})", fs.line(stmt)))
 
     @staticmethod
     def _is_container_mutation(expr):
         return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
                 and expr.func.attr.value in ("append", "extend", "update", "insert", "add_argument", "set_defaults"))
+
+
+_ABSENT = object()
+
+
+def module_assignments(body, fs, out=None):
+    """(name, line) for each name a module's top-level code assigns, in if/for/while/with/try
+    bodies too (not inside functions or classes)."""
+    out = [] if out is None else out
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for n in assigned_names(stmt):
+                out.append((n, fs.line(stmt)))
+        elif isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
+            blocks = [stmt.body]
+            orelse = getattr(stmt, "orelse", None)
+            while orelse is not None:
+                blocks.append(orelse.body)
+                orelse = getattr(orelse, "orelse", None) if isinstance(orelse, cst.If) else None
+            if isinstance(stmt, cst.Try):
+                blocks += [h.body for h in stmt.handlers]
+                if stmt.finalbody is not None:
+                    blocks.append(stmt.finalbody.body)
+            for b in blocks:
+                module_assignments(b.body if hasattr(b, "body") else b, fs, out)
+    return out

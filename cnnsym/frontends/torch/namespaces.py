@@ -63,6 +63,8 @@ def _resolve(it, path):
     head = parts[0]
     last = parts[-1]
     if head == "torch":
+        if len(parts) == 2 and last in ("cuda", "backends", "distributed", "optim", "hub", "amp", "autograd"):
+            return Namespace(path)
         if path in ("torch.nn.functional", "torch.nn.init", "torch.nn", "torch.nn.modules", "torch.utils",
                     "torch.jit", "torch.fx", "torch.Tensor"):
             return Namespace(path)
@@ -86,6 +88,11 @@ def _resolve(it, path):
             if last == "Tensor":
                 return Namespace(path)
             return _func(last, path)
+        if path in ("torch.cuda.is_available", "torch.backends.mps.is_available", "torch.backends.cudnn.is_available",
+                    "torch.cuda.is_initialized", "torch.distributed.is_initialized", "torch.distributed.is_available"):
+            return Builtin(path, lambda it_, a, k, s: False)  # analysed as one CPU process, eval mode
+        if path in ("torch.cuda.device_count",):
+            return Builtin(path, lambda it_, a, k, s: 0)
         if parts[1] == "_C" and last.startswith("_log_api_usage"):
             return Builtin(path, lambda it_, a, k, s: None)  # usage logging: no effect on the model
         if parts[1] == "jit" or parts[1] == "utils":

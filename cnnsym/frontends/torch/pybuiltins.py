@@ -383,6 +383,13 @@ def argparse_attr(it, p: ArgParser, name):
                 default = False
             if k.get("action") == "store_false" and default is None:
                 default = True
+            typ = k.get("type")
+            if isinstance(default, str) and typ is not None:
+                default = it_.call(typ, [default], {}, s)  # argparse applies type= to a string default
+            positional = bool(flags) and not flags[0].startswith("-")
+            if default is None and (k.get("required") or (positional and k.get("nargs") not in ("?", "*"))):
+                # no value without the command line: whatever depends on it is not determined
+                default = Unknown(f"{dest} (a required command-line argument)")
             p.defaults[dest] = default
 
         return Builtin(name, add)

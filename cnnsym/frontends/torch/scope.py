@@ -30,6 +30,8 @@ class FileScope:
         except Exception as e:  # noqa: BLE001 - the parser's own error types
             raise InputError(path, f"cannot parse: {type(e).__name__}")
         self.executed = False
+        self.free: dict = {}  # script globals not determined statically -> why (become free symbols)
+        self.broken: set = set()  # module-level names whose code cannot run (unbounded recursion)
         self.stars: list = []  # files of a package __init__'s `from .x import *`, read when a name is missing
 
     def loc(self, node) -> SourceLoc:

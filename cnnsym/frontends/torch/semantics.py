@@ -59,6 +59,14 @@ class Semantics:
             return False
         return True
 
+    def known_truth(self, v):
+        """True or False when the value's truth is known without assuming anything, else None."""
+        if isinstance(v, (bool, int, float, str, list, tuple, dict)) or v is None:
+            return bool(v)
+        if isinstance(v, sp.Basic) and (v is sp.true or v is sp.false or v.is_number):
+            return bool(v is sp.true or (v.is_number and v != 0))
+        return None
+
     def at_defaults(self, e):
         """``e`` with hyperparameter symbols at their defaults and input symbols at 224 (a
         heuristic for shape-dependent branches); None if still symbolic."""
@@ -147,6 +155,8 @@ class Semantics:
         if op in ("In", "NotIn"):
             if isinstance(b, Unknown):
                 return Unknown("in")
+            if isinstance(a, Unknown):
+                return a
             if isinstance(b, Module):
                 r = OPS.container_contains(self, b, a)
             else:
