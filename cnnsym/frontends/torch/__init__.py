@@ -42,6 +42,7 @@ from ...symbolic import as_expr, dim_symbol
 from . import loader  # noqa: F401 - fills the registry: layers, functions, tensor methods, builtins
 from .builder import Builder
 from .emit import as_tensor, tensors_in
+from .imports import module_name
 from .interpreter import Interp
 from .modules import call_module, named_modules
 from .scope import Frame
@@ -110,10 +111,22 @@ def _load(it, builder, path, target, symbolic):
     g = builder.graph(inputs, outputs)
     g.symbol_defaults = dict(it.symbol_defaults)
     g.not_followed = list(it.not_followed)
+    _say_sources(it, g, path)
     g.free_symbols = dict(it.free_symbols)
     if not g.nodes:
         raise InputError(path, f"{target}: forward produces no operations")
     return g
+
+
+def _say_sources(it, g, path):
+    """One warning naming the modules read outside the analysed file's directory (an
+    installed library, a package above the file), so a reader knows what was followed."""
+    here = os.path.dirname(os.path.abspath(path)) + os.sep
+    outside = [p for p in it.files if not p.startswith(here)]
+    if outside:
+        names = sorted(module_name(p) for p in outside)
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+        g.warnings.append(f"source read statically beyond this directory: {shown}")
 
 
 def _construct(it, fs, path, target):
