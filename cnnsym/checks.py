@@ -8,7 +8,8 @@ import json
 from dataclasses import dataclass, field
 
 from . import api
-from .budget import check_at, check_range, compare, human, load_baseline, mostly_invalid, range_text
+from .baseline import compare, load_baseline
+from .budget import check_at, check_range, human, mostly_invalid, range_text
 from .config import BUDGET_KEYS, Config, load_config
 from .errors import InputError
 from .lint.engine import prepare

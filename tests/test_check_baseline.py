@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnsym.budget import _module_of, _shape_nodes
+from cnnsym.baseline import _module_of, _shape_nodes
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "models"
