@@ -10,6 +10,17 @@ with ``taskset`` where available (the target: under 5 s for 50 files on 2 cores)
     python bench/bench_lint.py            # table on stdout
     python bench/bench_lint.py --json     # machine-readable
     python bench/bench_lint.py --files 200 --check   # exit 1 when the target is missed
+    python bench/bench_lint.py --real [--clock cpu]  # issue 12's rows on real model files
+
+Issue 12's rows (``--real``; ``issue12_rows(quick, clock)`` gives them to
+``bench/bench_targets.py``), whole process, on real model files linted where they lie (their
+relative imports must resolve): "50 real model files" = the .py files of fixtures/torch (17
+today) and then the first .py files (sorted paths) of the installed torchvision's models folder (which
+cnnsym reads, never imports); "torchvision models folder" = ``cnnsym lint`` on that whole
+folder (61 files, 148 models in torchvision 0.28.0); "warm" = the 50-file command again with
+the cache the cold run filled (nothing changed). Cold runs use an empty cache folder
+(``CNNSYM_CACHE_DIR``) and run once (they take tens of seconds on 2 busy cores); the warm row
+is the median of 3. ``pip install torchvision==0.28.0 --no-deps`` if torchvision is absent.
 """
 from __future__ import annotations
 
@@ -17,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,13 +110,121 @@ def run(d, files, extra, cpus):
     return dt, p.stdout
 
 
+# --------------------------------------------------------------------------- issue 12's rows
+ISSUE12 = [("lint, cold, 50 real model files (< 2 s)", 2.0),
+           ("lint, torchvision models folder (< 10 s)", 10.0),
+           ("lint, warm, nothing changed (< 0.3 s)", 0.3)]
+
+
+def torchvision_models_dir():
+    """The installed torchvision's models folder (found without importing it), or None."""
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = os.path.join(list(spec.submodule_search_locations)[0], "models")
+    return d if os.path.isdir(d) else None
+
+
+def real_files(tv, n=50):
+    fixtures = sorted(os.path.join(ROOT, "fixtures", "torch", f) for f in os.listdir(os.path.join(ROOT, "fixtures", "torch"))
+                      if f.endswith(".py"))
+    tvs = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(tv) for f in fs if f.endswith(".py"))
+    return fixtures + tvs[:n - len(fixtures)]
+
+
+def _timed(cmd, env):
+    """(wall s, CPU s (user + system) of the process, exit code, stdout)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile(mode="w+") as out:
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        text = out.read()
+    return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status), text
+
+
+def measure_real(quick=False, log=lambda s: None):
+    """{work: {"wall", "cpu", "runs", "summary"} or {"error"}} for issue 12's three lint rows."""
+    tv = torchvision_models_dir()
+    if tv is None:
+        return {w: {"error": "torchvision not installed (pip install torchvision==0.28.0 --no-deps)"} for w, _ in ISSUE12}
+    files = real_files(tv)
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    base["PYTHONPYCACHEPREFIX"] = os.path.join(ROOT, "bench", "out", "pycache")
+    cmd = [sys.executable, "-m", "cnnsym", "lint", "--format", "concise"]
+    res = {}
+    tmp = tempfile.mkdtemp(prefix="cnnsym_bench_lint_real_")
+    try:
+        for (work, _), args, warm in ((ISSUE12[0], files, False), (ISSUE12[1], [tv], False), (ISSUE12[2], files, True)):
+            cache = os.path.join(tmp, "cache50" if args is files else "cachetv")
+            env = {**base, "CNNSYM_CACHE_DIR": cache}
+            runs = 1 if (quick or not warm) else 3
+            walls, cpus, summary, err = [], [], "", None
+            if not warm:
+                # byte-compile cnnsym and the rest first (a cold *cache*, not a cold interpreter)
+                _timed([sys.executable, "-m", "cnnsym", "--help"], env)
+            for i in range(runs):
+                if not warm:
+                    shutil.rmtree(cache, ignore_errors=True)
+                log(f"{work}: run {i + 1}/{runs}")
+                wall, cpu, code, text = _timed(cmd + args, env)
+                if code not in (0, 1):
+                    err = f"exit {code}: " + " ".join((text.strip().splitlines() or [""])[-1].split())[:200]
+                    break
+                walls.append(wall)
+                cpus.append(cpu)
+                summary = (text.strip().splitlines() or [""])[-1]
+            res[work] = {"error": err} if err else {"wall": statistics.median(walls), "cpu": statistics.median(cpus),
+                                                    "runs": runs, "summary": summary, "files": len(files) if args is files else None}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+def issue12_rows(quick=False, clock="wall"):
+    """Issue 12's lint rows in bench_targets.py's format, judged by ``clock`` ("wall" or "cpu")."""
+    res = measure_real(quick, log=lambda s: print(s, file=sys.stderr, flush=True))
+    rows = []
+    for work, target in ISSUE12:
+        r = res[work]
+        if r.get("error"):
+            rows.append({"work": work, "cnnsym": None, "cnnsym_cpu": None, "ort_ssi": None, "onnx_tool": None,
+                         "measure": "", "value": None, "target": "", "pass": None, "note": r["error"]})
+            continue
+        v = r[clock]
+        rows.append({"work": work, "cnnsym": r["wall"], "cnnsym_cpu": r["cpu"], "ort_ssi": None, "onnx_tool": None,
+                     "measure": "cnnsym whole process", "value": v, "target": f"< {target:g} s", "pass": v < target,
+                     "note": f"{'median of ' + str(r['runs']) if r['runs'] > 1 else '1 run'}; {r['summary']}"})
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=50)
     ap.add_argument("--cpus", default="0,1", help="taskset CPU list ('' for no pinning)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--check", action="store_true", help="exit 1 when the no-cache or cold run misses the target")
+    ap.add_argument("--real", action="store_true", help="issue 12's rows on real model files (see the module doc)")
+    ap.add_argument("--quick", action="store_true", help="--real: one run of the warm row too")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="--real: judge by wall-clock or CPU time")
     a = ap.parse_args()
+    if a.real:
+        rows = issue12_rows(a.quick, a.clock)
+        if a.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print(f"{'work':44} {'wall s':>7} {'CPU s':>7} {'target':>8}  verdict ({a.clock})")
+            for r in rows:
+                w = "-" if r["cnnsym"] is None else f"{r['cnnsym']:.2f}"
+                c = "-" if r["cnnsym_cpu"] is None else f"{r['cnnsym_cpu']:.2f}"
+                print(f"{r['work']:44} {w:>7} {c:>7} {r['target']:>8}  "
+                      f"{ {True: 'PASS', False: 'FAIL', None: '-'}[r['pass']]}  {r['note']}")
+        if a.check and any(r["pass"] is False for r in rows):
+            sys.exit(1)
+        return
     d = tempfile.mkdtemp(prefix="cnnsym_bench_lint_")
     try:
         files = generate(d, a.files)

@@ -65,9 +65,10 @@ def run_once(cmd, timeout=300):
     return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status), last
 
 
-def measure(repeats=3, models=MODELS, log=lambda s: None):
+def measure(repeats=3, models=MODELS, log=lambda s: None, cases_only=None):
     rows = []
     todo, model = cases(models)
+    todo = todo[:cases_only] if cases_only else todo
     if not os.path.exists(model):
         return [{"work": c["work"], "wall": None, "cpu": None, "target": c["target"], "pass": None,
                  "note": f"{model} absent (set CNNSYM_SHARED_MODELS)"} for c in todo]
@@ -90,13 +91,15 @@ def measure(repeats=3, models=MODELS, log=lambda s: None):
     return rows
 
 
-def issue12_rows(quick=False):
-    """The verify row in bench_targets.py's format."""
+def issue12_rows(quick=False, clock="wall"):
+    """The verify row in bench_targets.py's format, judged by ``clock`` ("wall" or "cpu": the
+    process's and its onnxruntime child's CPU time)."""
     out = []
-    for r in measure(1 if quick else 3)[:1]:
-        out.append({"work": r["work"], "cnnsym": r["wall"], "ort_ssi": None, "onnx_tool": None,
-                    "measure": "cnnsym whole process", "value": r["wall"], "target": f"< {TARGET_S:.0f} s",
-                    "pass": r["pass"], "note": r["note"] or (f"CPU {r['cpu']:.2f} s" if r["cpu"] is not None else "")})
+    for r in measure(1 if quick else 3, cases_only=1):
+        v = r[clock]
+        out.append({"work": r["work"], "cnnsym": r["wall"], "cnnsym_cpu": r["cpu"], "ort_ssi": None, "onnx_tool": None,
+                    "measure": "cnnsym whole process", "value": v, "target": f"< {TARGET_S:.0f} s",
+                    "pass": None if v is None else v < TARGET_S, "note": r["note"]})
     return out
 
 

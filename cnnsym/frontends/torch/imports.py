@@ -155,6 +155,23 @@ def submodule(package_file: str, name: str):
 _PARSED: dict = {}
 
 
+class _Positions:
+    """A file's node positions, resolved on the first lookup: libcst computes them by
+    generating the whole file's code again (more time than the parse), and most files an
+    analysis reads (imported helpers, transforms) never need one (issue 12)."""
+
+    __slots__ = ("_tree", "_map")
+
+    def __init__(self, tree):
+        self._tree = tree
+        self._map = None
+
+    def get(self, node, default=None):
+        if self._map is None:
+            self._map = MetadataWrapper(self._tree, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._map.get(node, default)
+
+
 def parse(path: str):
     """(tree, positions) of a file, parsed once per (path, size, mtime) across analyses.
     Raises OSError, UnicodeDecodeError or libcst's parser errors."""
@@ -168,8 +185,7 @@ def parse(path: str):
     with open(path, "rb") as f:
         text = f.read().decode("utf-8")
     tree = cst.parse_module(text)
-    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-    out = (wrapper.module, wrapper.resolve(PositionProvider))
+    out = (tree, _Positions(tree))
     if len(_PARSED) >= _CACHE_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = out
