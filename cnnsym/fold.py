@@ -74,8 +74,9 @@ def verdict(bn, producer, readers: int, graph_output: bool, constant_stats: bool
         return False, (f"it follows Concat {producer.name} (BN after concatenation, as in DenseNet's pre-activation "
                        "blocks): its channels come from several layers, and some of those are also read unnormalised "
                        "elsewhere, so no single weight can absorb it")
-    return False, (f"it follows {op} {producer.name}, not a convolution (pre-activation: BN before the conv); "
-                   "folding forward into the next conv is not exact at zero-padded borders, so exporters keep it")
+    return False, (f"it follows {op} {producer.name}: no weight right before it to fold into (pre-activation: BN "
+                   "before the conv); folding forward into the next conv is not exact at zero-padded borders, so "
+                   "exporters keep it")
 
 
 def fold_batchnorm(graph: Graph) -> tuple:
@@ -99,7 +100,7 @@ def fold_batchnorm(graph: Graph) -> tuple:
         constant = len(stats) == 4 and all(is_constant(s, inits, producers) for s in stats)
         x = bn.inputs[0]
         prod = producers.get(x)
-        prod = replaced.get(prod.name, prod) if prod is not None else None
+        prod = replaced.get(prod.index, prod) if prod is not None else None
         extra_outputs = [o for o in bn.outputs[1:] if o]
         ok, why = verdict(bn, prod, readers.get(x, 0), x in outputs, constant)
         if ok and extra_outputs:
@@ -113,24 +114,24 @@ def fold_batchnorm(graph: Graph) -> tuple:
         if len(new_inputs) < 3 or not new_inputs[2]:
             w = inits[prod.inputs[1]]
             bias = f"{bn.name}.folded_bias"
-            inits[bias] = Initializer(bias, (int(w.shape[0]),), w.dtype)
+            inits[bias] = Initializer(bias, (w.shape[0],), w.dtype)  # a symbol under --symbolic
             new_inputs = [*prod.inputs[:2], bias]
-        replaced[prod.name] = replace(prod, inputs=new_inputs, outputs=[bn.outputs[0], *prod.outputs[1:]])
-        drop.add(bn.name)
+        replaced[prod.index] = replace(prod, inputs=new_inputs, outputs=[bn.outputs[0], *prod.outputs[1:]])
+        drop.add(bn.index)  # by position: node names may repeat or be empty
         folded.append((bn.name, prod.name))
     if not folded and not kept:
         return graph, FoldResult()
-    nodes = [replaced.get(n.name, n) for n in graph.nodes if n.name not in drop]
+    nodes = [replaced.get(n.index, n) for n in graph.nodes if n.index not in drop]
     nodes = [n if n.index == i else replace(n, index=i) for i, n in enumerate(nodes)]  # index = position
     still_read = {i for n in nodes for i in n.inputs if i}
     for bn in graph.nodes:
-        if bn.name in drop:
+        if bn.index in drop:
             for s in bn.inputs[1:]:
                 if s and s not in still_read:
                     inits.pop(s, None)
     # the inference model holds no batch counter (num_batches_tracked): exporters drop it, kept BNs too
     counters = {bn.name for bn in graph.nodes if bn.op_type == "BatchNormalization" and not bn.attrs.get("training_mode", 0)}
-    held = {k: v for k, v in graph.held.items() if k not in drop and k not in counters}
+    held = {k: v for k, v in graph.held.items() if k not in counters}
     for k in counters & set(graph.held):
         for init in graph.held[k]:
             name = getattr(init, "name", init)
