@@ -95,6 +95,16 @@ class Node:
     # module path it was called in ("layer2.0.downsample.0", "" the model itself); None
     # when the file does not say (an ONNX file without exporter scopes)
     module: Optional[str] = None
+    # source frontend, nodes a layer emits: the source locations of the calls that built
+    # that layer, outermost first, ending at the layer's own construction (== loc), e.g.
+    # (net.py:38 `ResidualBlock(32, 128)`, net.py:9 `nn.Conv2d(in_channels, ...)`);
+    # () when unknown (ONNX, functional calls in forward)
+    loc_chain: tuple = ()
+    # source frontend: the layer's constructor argument (torch's parameter name:
+    # "in_channels", "kernel_size", ...) -> SourceLoc of the integer literal that value was
+    # written as, wherever in the call chain (passed through parameters unchanged); only
+    # arguments whose value is such a literal (computed values have no entry)
+    arg_locs: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         return f"node {self.name!r} ({self.op_type})"

@@ -109,6 +109,7 @@ def _load(it, builder, path, target, symbolic):
     outputs = _outputs(it, out, path)
     _unused_params(it, root)
     g = builder.graph(inputs, outputs)
+    _provenance(g, root)
     g.symbol_defaults = dict(it.symbol_defaults)
     g.not_followed = list(it.not_followed)
     _say_sources(it, g, path)
@@ -116,6 +117,18 @@ def _load(it, builder, path, target, symbolic):
     if not g.nodes:
         raise InputError(path, f"{target}: forward produces no operations")
     return g
+
+
+def _provenance(g, root):
+    """Node.loc_chain and Node.arg_locs of the nodes a layer emits (its construction site is
+    the node's loc): the calls that built the layer and where its literal arguments were
+    written, so a finding can point at the line a user edits (issue 13 item 5)."""
+    mods = dict(_named_modules(root))
+    for n in g.nodes:
+        m = mods.get(n.module)
+        if m is not None and m.loc is not None and n.loc == m.loc:
+            n.loc_chain = tuple(m.loc_chain) or (m.loc,)
+            n.arg_locs = dict(m.arg_locs)
 
 
 def _say_sources(it, g, path):

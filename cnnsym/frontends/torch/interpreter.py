@@ -39,6 +39,7 @@ class Interp(Statements, Expressions, Semantics):
         self.owner_stack: list = []  # modules whose forward is running (names functional nodes)
         self.site_stack: list = []  # (scope, node) of the statement being run
         self.warned: set = set()
+        self.call_locs: list = []  # SourceLoc of each user function/class call running now (loc_chain)
         self.active: dict = {}  # function node -> its calls running now (recursion bound)
         # building the model (its construction or forward, not a module's top level): what is
         # not followed then may drop modules or parameters, so the report is incomplete

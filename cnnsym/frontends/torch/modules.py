@@ -9,7 +9,7 @@ import sympy as sp
 from .emit import Ctx, as_tensor, build_loc, n_spatial, new_param, tensors_in, tup, unknown_node
 from .registry import LAYERS, MODULE_METHODS, OPS, bind
 from .values import (Builtin, Module, Namespace, NTuple, Obj, Param, Stop, Tensor, TensorCtor, TorchClass, Unknown,
-                     UserClass, UserFunction, norm)
+                     UserClass, UserFunction, literal_loc, norm)
 
 
 @OPS.register()
@@ -22,6 +22,7 @@ def construct(it, kind, args, kwargs, node):
     if kind == "Module":
         return Module("Module", loc=it.site_loc())
     m = Module(kind, loc=build_loc(it, node))
+    m.loc_chain = it.build_chain(m.loc)
     init_layer(it, kind, m, args, kwargs, node)
     return m
 
@@ -42,6 +43,7 @@ def init_layer(it, kind, m, args, kwargs, node):
     else:
         a = bind(sig, args, kwargs, kind)
     m.cfg = a
+    m.arg_locs = {k: loc for k, loc in ((k, literal_loc(v)) for k, v in a.items()) if loc is not None}
     cls.init(m, a)
     return None
 

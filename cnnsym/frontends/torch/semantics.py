@@ -418,6 +418,7 @@ class Semantics:
         loc = self.site_loc() or scope.loc(cls.node)
         if torch_base is not None:
             obj = Module(cls=cls, loc=loc)
+            obj.loc_chain = self.build_chain(self._call_loc(node))
         else:
             obj = Obj(cls)
         init = None
@@ -475,10 +476,30 @@ class Semantics:
             raise Fatal(f"{f.name}() calls itself more than {MAX_RECURSION} deep: unbounded recursion is not "
                         "followed (torch would raise RecursionError)")
         self.active[f.node] = active + 1
+        self.call_locs.append(self._call_loc(node))
         try:
             return self._call_method(f, args, kwargs, node)
         finally:
             self.active[f.node] = active
+            self.call_locs.pop()
+
+    def _call_loc(self, node):
+        """Where the running code calls (``node``, in the caller's file), for loc_chain;
+        None for a call written nowhere in a file (the model spec, an implicit call)."""
+        scope, _ = self.where()
+        if node is not None and scope is not None:
+            loc = scope.loc(node)
+            if loc.line:
+                return loc
+        return None
+
+    def build_chain(self, loc):
+        """The calls that build a module constructed at ``loc`` now, outermost first, ending
+        at ``loc`` (calls made from outside any file, e.g. the model spec, are left out)."""
+        chain = [c for c in self.call_locs if c is not None and c.line]
+        if loc is not None and (not chain or chain[-1] != loc):
+            chain.append(loc)
+        return tuple(chain)
 
     def _call_method(self, f: UserFunction, args, kwargs, node):
         prev = (self._current_func, self._current_self)

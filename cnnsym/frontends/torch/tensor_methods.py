@@ -77,6 +77,9 @@ def reshape(c, x, target):
     """Target entries as torch.onnx.export would leave them readable: a dim equal to the
     input's at the same index becomes 0 (copy), the one remaining symbolic entry -1."""
     target = [num(t) for t in target]
+    for t in target:
+        if not isinstance(t, sp.Basic):  # e.g. x.size(0) of a tensor whose shape an error upstream lost
+            raise Stop(f"reshape target not known ({t.why if isinstance(t, Unknown) else type(t).__name__})")
     if x.shape is not None and sum(1 for t in target if t == -1) == 1:
         i = next(i for i, t in enumerate(target) if t == -1)
         rest = sp.Mul(*[t for j, t in enumerate(target) if j != i])

@@ -69,6 +69,34 @@ def dict_key(k):
     return k
 
 
+class LitInt(int):
+    """An integer literal read while building the model, with ``loc`` (SourceLoc) where it
+    was written: passed through parameters unchanged it keeps it; arithmetic gives a plain
+    int (the value is computed, no longer written anywhere). Named ``int`` in messages."""
+
+    def __new__(cls, v, loc):
+        obj = super().__new__(cls, v)
+        obj.loc = loc
+        return obj
+
+    def __reduce__(self):
+        return (int, (int(self),))
+
+
+LitInt.__name__ = LitInt.__qualname__ = "int"
+
+
+def literal_loc(v):
+    """SourceLoc of the integer literal ``v`` was written as (first one of a tuple/list), or None."""
+    if isinstance(v, LitInt):
+        return v.loc
+    if isinstance(v, (tuple, list)):
+        for x in v:
+            if isinstance(x, LitInt):
+                return x.loc
+    return None
+
+
 class Unknown:
     """A value the interpreter could not follow; ``why`` names what (and ``line`` where)."""
 
@@ -305,6 +333,8 @@ class Module:
         self.qualname: Optional[str] = None
         self.calls = 0
         self.unknown: Optional[str] = unknown  # name of an unknown (third-party) layer
+        self.loc_chain: tuple = ()  # SourceLocs of the calls that built it, outermost first (ends at loc)
+        self.arg_locs: dict = {}  # constructor argument -> SourceLoc of the literal it was written as
 
     @property
     def type_name(self) -> str:
