@@ -27,17 +27,19 @@ def _load_plugins():
     plugins.load_plugins()
 
 
-def _analyze(model, *, input=None, bind=None, symbolic=(), convention=None, name=None):
+def _analyze(model, *, input=None, bind=None, symbolic=(), convention=None, name=None, fold_bn=False):
     """The symbolic Report of ``model`` (a path, an ``onnx.ModelProto``, a
     ``"file.py::Net(...)"`` spec or PyTorch source text; ``name=`` picks the model in a
     file or text that defines several). ``input`` renames, frees or fixes input dims
     (``"1x3xHxW"``, ``"input=Nx3xHxW"``, ``[1, 3, "H", "W"]``); ``bind`` chooses where
     values are evaluated (``"H=224,W=224"`` or a dict); ``symbolic`` keeps source
-    hyperparameters as symbols; ``convention`` adds the total as another tool counts it."""
+    hyperparameters as symbols; ``convention`` adds the total as another tool counts it;
+    ``fold_bn`` analyses the inference model with BatchNorm folded into the convs, as
+    exporters produce it."""
     _load_plugins()
     from . import api
 
-    rep = api.analyze(model, input=input, bind=bind, symbolic=symbolic, name=name)
+    rep = api.analyze(model, input=input, bind=bind, symbolic=symbolic, name=name, fold_bn=fold_bn)
     if convention is not None:
         from .conventions import apply_to_report
 
