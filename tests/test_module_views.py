@@ -49,6 +49,17 @@ def resnet18_source():
     return analyze(f"{ROOT}/{RESNET}")
 
 
+@pytest.mark.parametrize("net,blocks", [("resnet18", [2, 2, 2, 2]), ("resnet50", [3, 4, 6, 3])])
+def test_default_table_of_a_resnet_fits_80_columns_with_distinct_names(net, blocks):
+    text = analyze(f"{ROOT}/fixtures/torch/resnet.py::{net}").render("table", width=80)
+    assert all(len(l) <= 80 and l == l.rstrip() for l in text.splitlines())
+    names = [n for n, _ in _module_rows(text)]
+    assert len(names) == len(set(names)) and not any("\u2026" in n for n in names), names
+    # torchvision's ResNet: 10 children, then layer1..4 with these many blocks (hand list)
+    assert len(names) == 10 + sum(blocks)
+    assert [n for n in names if n.startswith("layer4.")] == [f"layer4.{k}" for k in range(blocks[3])]
+
+
 def test_default_table_of_resnet18_fits_80_columns_with_distinct_names(resnet18_source):
     text = resnet18_source.render("table", width=80)
     assert all(len(l) <= 80 and l == l.rstrip() for l in text.splitlines())
