@@ -215,3 +215,61 @@ def test_a_file_without_scopes_gets_one_module_per_node():
     nodes = [n.node.name for n in r.nodes]
     assert list(r.modules) == ["", *nodes]
     assert all(r.modules[n].kind == "node" and r.modules[n].parent == "" for n in nodes)
+
+
+# ---------------------------------------------------------------------------
+# exporter scopes on hand-made graphs (expected paths written by hand)
+
+
+def _scoped_model(names, metadata=None, weights=()):
+    import onnx
+    from onnx import TensorProto as T, helper
+
+    nodes, prev = [], "x"
+    inits = []
+    for k, name in enumerate(names):
+        if name in weights:
+            w = f"w{k}"
+            inits.append(helper.make_tensor(w, T.FLOAT, [3, 3, 1, 1], [0.1] * 9))
+            n = helper.make_node("Conv", [prev, w], [f"t{k}"], name=name)
+        else:
+            n = helper.make_node("Relu", [prev], [f"t{k}"], name=name)
+        for key, value in (metadata or {}).get(name, {}).items():
+            n.metadata_props.add(key=key, value=value)
+        nodes.append(n)
+        prev = f"t{k}"
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", T.FLOAT, ["N", 3, "H", "W"])],
+                          [helper.make_tensor_value_info(prev, T.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_torchscript_names_give_module_paths():
+    names = ["/features/features.0/conv/conv.0/Conv", "/features/features.0/relu/Relu",
+             "/features/features.0/relu_1/Relu",  # the same ReLU called again
+             "/features/features.0/conv_1/Conv",  # a real sibling with its own weight
+             "/head/Relu", "/Relu"]
+    r = analyze_model(_scoped_model(names, weights=(names[0], names[3])))
+    assert [n.node.module for n in r.nodes] == ["features.0.conv.0", "features.0.relu", "features.0.relu",
+                                                 "features.0.conv_1", "head", ""]
+    assert list(r.modules) == ["", "features", "features.0", "features.0.conv", "features.0.conv.0",
+                               "features.0.relu", "features.0.conv_1", "head"]
+
+
+def test_dynamo_scopes_and_a_fused_batchnorm():
+    md = {
+        "a": {"pkg.torch.onnx.name_scopes": "['', 'block', 'block.1', '_native_batch_norm']",
+              "pkg.torch.onnx.class_hierarchy": "['Net', 'Sequential', 'BatchNorm2d', 'aten.bn']",
+              "pkg.onnxscript.rewriter.rule_name": "FuseBatchNormIntoConv"},
+        "b": {"pkg.torch.onnx.name_scopes": "['', 'block', 'block.2', 'relu']",
+              "pkg.torch.onnx.class_hierarchy": "['Net', 'Sequential', 'ReLU', 'aten.relu']"},
+        "c": {"pkg.torch.onnx.name_scopes": "['_empty_nn_module_stack_from_metadata_hook', 'sym_size']"},
+        "d": {"pkg.torch.onnx.name_scopes": "not a list ["},
+    }
+    m = _scoped_model(["a", "b", "c", "d"], md, weights=("a",))
+    m.graph.initializer[0].name = "block.0.weight"  # the conv's weight names its module
+    m.graph.node[0].input[1] = "block.0.weight"
+    r = analyze_model(m)
+    assert [n.node.module for n in r.nodes] == ["block.0", "block.2", "", ""]
+    assert r.modules[""].type == "Net" and r.modules["block"].type == "Sequential"
+    assert r.modules["block.2"].type == "ReLU" and r.modules["block.0"].type == ""
+    assert "block.1" not in r.modules  # the folded BatchNorm has no node left
