@@ -9,6 +9,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def _declare_torchvision_ops():
+    """The registry's torchvision wheel is a CUDA build whose compiled ops do not load beside
+    CPU torch; importing it (as fvcore and thop do) then fails on its fake-op registrations
+    unless the op schemas are declared first. Declared once here, before any test imports it;
+    a torchvision whose ops load makes the declaration fail harmlessly."""
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None or importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    try:
+        lib = torch.library.Library("torchvision", "DEF")
+        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    except RuntimeError:
+        return None
+    return lib
+
+
+_TORCHVISION_OPS = _declare_torchvision_ops()
+
+
 def shared_models_dir():
     env = os.environ.get("CNNSYM_SHARED_MODELS")
     p = Path(env) if env else ROOT.parent / "shared" / "models"

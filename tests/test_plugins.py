@@ -123,7 +123,8 @@ def test_entry_point_plugins_when_installed(tmp_path):
     if "example-op" not in names:
         pytest.skip("cnnsym-example-op is not installed (pip install -e plugins/cnnsym-example-op)")
     r = cli("ops", "--format", "json", cwd=tmp_path, env={"CNNSYM_NO_PLUGINS": "0"})
-    row = next(o for o in json.loads(r.stdout)["ops"] if o["op_type"] == "FusedConv")
+    # the plugin's own domain: com.microsoft::FusedConv is a built-in since the contrib ops
+    row = next(o for o in json.loads(r.stdout)["ops"] if o["op_type"] == "FusedConv" and o["domain"] == "example.cnnsym")
     assert row["origin"].startswith("cnnsym-example-op")
     r = cli("ops", "--format", "json", cwd=tmp_path)  # CNNSYM_NO_PLUGINS=1
-    assert not any(o["op_type"] == "FusedConv" for o in json.loads(r.stdout)["ops"])
+    assert not any(o["op_type"] == "FusedConv" and o["domain"] == "example.cnnsym" for o in json.loads(r.stdout)["ops"])
