@@ -73,6 +73,7 @@ class Case:
     head: dict
     width_arg: bool = False  # Net(width=...) default used in a helper's arithmetic
     fixed_features: int = 0  # Linear in_features of a "flatten_fixed" head (found by torch)
+    script: bool = False  # argparse at module level: --mult (default 1) scales loop widths
 
 
 # --------------------------------------------------------------------------- drawing
@@ -144,7 +145,12 @@ def draw_block(r, rank):
         bad = r.random() < 0.12  # main path loses 2 per axis: adds only where it broadcasts
         return {"kind": "res", "stages": [(r.choice([4, 8, 16]), r.choice([1, 1, 2])) for _ in range(r.randint(1, 3))],
                 "k": r.choice([1, 3, 3]) if not bad else 3, "bad": bad, "inplace": r.random() < 0.5}
-    if x < 0.78:
+    if x < 0.70:
+        return {"kind": "se", "r": r.choice([2, 4]), "conv": r.random() < 0.5}
+    if x < 0.74:
+        return {"kind": "dict", "layers": [draw_conv(r, rank) for _ in range(r.randint(1, 3))],
+                "names": r.random() < 0.5}
+    if x < 0.80:
         return {"kind": "cat", "c1": r.choice([4, 8]), "c2": r.choice([4, 6]), "k2": r.choice([3, 5]) if rank < 3 else 3,
                 "d2": r.choice([1, 2]), "mis": r.random() < 0.1}
     return draw_func(r, rank)
@@ -162,13 +168,15 @@ def draw_func(r, rank):
                 "mode": r.choice(["constant", "reflect", "replicate", "circular"])}
     if x < 0.7:
         return {"kind": "fpool", "pool": r.choice(["max", "avg"]), "k": r.choice([2, 3]), "s": r.choice([1, 2])}
-    if x < 0.85:
+    if x < 0.78:
         return {"kind": "gate"}  # x * torch.sigmoid(x)
+    if x < 0.85:
+        return {"kind": "chunk", "how": r.choice(["chunk", "split", "gap_scale"])}
     return {"kind": "slice", "step": r.choice([1, 2]), "start": r.choice([0, 1])}
 
 
 def draw_head(r):
-    return {"kind": r.choice(["none", "none", "gap", "view", "flatten_fixed", "reshape", "mean"]),
+    return {"kind": r.choice(["none", "none", "gap", "view", "flatten_fixed", "reshape", "mean", "nnflatten"]),
             "classes": r.choice([5, 10]), "ap": r.choice([1, 2, 3])}
 
 
@@ -176,7 +184,8 @@ def draw_case(seed, max_blocks=5) -> Case:
     r = random.Random(seed)
     rank = r.choice([1, 2, 2, 2, 2, 3])
     blocks = [draw_block(r, rank) for _ in range(r.randint(1, max_blocks))]
-    return Case(rank, r.choice([1, 3, 4]), r.choice([1, 2]), blocks, draw_head(r), width_arg=r.random() < 0.3)
+    return Case(rank, r.choice([1, 3, 4]), r.choice([1, 2]), blocks, draw_head(r), width_arg=r.random() < 0.3,
+                script=r.random() < 0.25)
 
 
 # --------------------------------------------------------------------------- writing
@@ -226,6 +235,26 @@ class CatBlock(nn.Module):
         return torch.cat([self.a(x), self.b(x)], dim=1)
 ''',
 }
+HELPERS["SE"] = '''
+class SE(nn.Module):
+    """Squeeze-and-excitation: channel gates from a global average."""
+
+    def __init__(self, c, r=4, use_conv=False):
+        super().__init__()
+        hidden = max(1, c // r)
+        self.use_conv = use_conv
+        if use_conv:
+            self.fc = nn.Sequential(nn.Conv{r}d(c, hidden, 1), nn.ReLU(inplace=True), nn.Conv{r}d(hidden, c, 1), nn.Sigmoid())
+        else:
+            self.fc = nn.Sequential(nn.Linear(c, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, c), nn.Sigmoid())
+
+    def forward(self, x):
+        if self.use_conv:
+            return x * self.fc(F.adaptive_avg_pool{r}d(x, 1))
+        b, c = x.shape[:2]
+        w = self.fc(x.mean(dim={dims}))
+        return x * w.view(b, c, *([1] * (x.dim() - 2)))
+'''
 LINEAR_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
@@ -317,6 +346,8 @@ def source(case: Case) -> str:
                 continue
             lines = [f"cfg{i} = {cfg!r}  # (out, kernel, stride, dilation, groups)", "layers = []", f"c = {c}",
                      f"for cout, k, s, d, g in cfg{i}:"]
+            if case.script:
+                lines.append("    cout = cout * MULT")
             if b["helper"]:
                 use("conv_bn")
                 lines.append("    layers.append(conv_bn(c, cout, k, s, d, g))")
@@ -342,6 +373,31 @@ def source(case: Case) -> str:
                          f"inplace={b['inplace']}))", "    c = cout"]
             fwd += [f"for blk in self.b{i}:", "    x = blk(x)"]
             c = b["stages"][-1][0]
+        elif k == "se":
+            use("SE")
+            init.append(f"self.b{i} = SE({c}, r={b['r']}, use_conv={b['conv']})")
+            fwd.append(f"x = self.b{i}(x)")
+        elif k == "dict":
+            parts = []
+            for j, spec in enumerate(b["layers"]):
+                text, c = _layer(spec, c, r)
+                parts.append((f"conv{j}" if b["names"] else str(j), text))
+            init.append(f"self.b{i} = nn.Sequential(OrderedDict([\n            "
+                        + ",\n            ".join(f"({n!r}, {t})" for n, t in parts) + "]))")
+            fwd.append(f"x = self.b{i}(x)")
+            use("OrderedDict")
+        elif k == "chunk":
+            if not init and b["how"] != "gap_scale":
+                # before any layer the input's channels are a symbol when the file is read
+                # (--input fixes them later), and ONNX Split(num_outputs=2) of an axis of 1
+                # has no constraint in cnnsym's ops (reported, issue 13 item 6): not generated
+                fwd.append("x = x * torch.sigmoid(x)")
+            elif b["how"] == "chunk":
+                fwd += ["a, b = x.chunk(2, dim=1)", "x = torch.cat([b, a], dim=1) if a.shape == b.shape else x"]
+            elif b["how"] == "split":
+                fwd += [f"parts = torch.split(x, {max(1, c // 2)}, dim=1)", "x = torch.cat(parts[::-1], 1)"]
+            else:
+                fwd += [f"x = x * x.mean(dim={tuple(range(2, 2 + r))}, keepdim=True).sigmoid()"]
         elif k == "cat":
             use("CatBlock")
             init.append(f"self.b{i} = CatBlock({c}, {b['c1']}, {b['c2']}, {b['k2']}, d2={b['d2']}, mis={b['mis']})")
@@ -379,15 +435,27 @@ def source(case: Case) -> str:
         fwd += ["x = x.reshape(x.shape[0], -1)", "x = self.fc(x)"]
     elif hk == "reshape":
         fwd += ["x = x.reshape(x.size(0), x.size(1), -1)", "x = x.transpose(1, 2)"]
+    elif hk == "nnflatten":
+        init += [f"self.pool = nn.AdaptiveMaxPool{r}d(2)", "self.flatten = nn.Flatten()",
+                 f"self.fc = nn.Linear({c * 2 ** r}, num_classes)"]
+        fwd += ["x = self.fc(self.flatten(self.pool(x)))"]
     elif hk == "mean":
         init += [f"self.fc = nn.Linear({c}, num_classes)"]
         fwd += [f"x = self.fc(x.mean(dim={dims}))"]
     if not init:
         init.append("self.stem = nn.ReLU()")
         fwd.insert(0, "x = self.stem(x)")
-    out = ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
+    out = ["import argparse"] if case.script else []
+    if "OrderedDict" in used:
+        out.append("from collections import OrderedDict")
+    out += ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
+    if case.script:
+        out += ["parser = argparse.ArgumentParser()", "parser.add_argument('--mult', type=int, default=1)",
+                "parser.add_argument('--data', required=True)", "opt = parser.parse_args()", "MULT = int(opt.mult)", ""]
     for name in used:
-        out.append(HELPERS[name].replace("{r}", str(r)).strip("\n") + "\n\n")
+        if name in HELPERS:
+            out.append(HELPERS[name].replace("{r}", str(r)).replace("{dims}", str(tuple(range(2, 2 + r))))
+                       .strip("\n") + "\n\n")
     out += ["class Net(nn.Module):",
             "    def __init__(self, in_ch=%d, num_classes=%d, width=4):" % (case.cin, h["classes"]),
             "        super().__init__()"]
@@ -404,8 +472,14 @@ class GenError(Exception):
 def build_torch(text):
     import torch
 
+    import sys
+
     ns = {"__name__": "srcfuzz_case"}
-    exec(compile(text, "<srcfuzz>", "exec"), ns)  # torch is the oracle: the TEST executes the file
+    argv, sys.argv = sys.argv, ["model.py", "--data", "folder"]  # a script's required argument given
+    try:
+        exec(compile(text, "<srcfuzz>", "exec"), ns)  # torch is the oracle: the TEST executes the file
+    finally:
+        sys.argv = argv
     torch.manual_seed(0)
     return ns["Net"]().eval()
 
@@ -512,14 +586,17 @@ def check(case, sizes, stats=STATS, text=None):
     internal = [w for w in rep.not_followed if any(k in w for k in INTERNAL)]
     if internal:  # a defect of the interpreter, not a statement about the model
         raise Mismatch(f"internal error in the report: {internal[0][:200]}", case)
-    if rep.problems:  # cnnsym: invalid at every size; torch must refuse every size too
-        for b in sizes:
+    if rep.problems or rep.not_followed:
+        # cnnsym: invalid at every size, or a statement it could not follow (Python would
+        # raise there too: unpacking one chunk into two names): torch must refuse every size
+        for b in sizes + [dict(zip(SPATIAL[case.rank], (BASE[case.rank],) * case.rank))]:
             stats.sizes += 1
             shape = (case.batch, case.cin) + tuple(b[a] for a in SPATIAL[case.rank])
             out, err, seen = run_torch(model, shape)
             if err is None and out is not None and 0 not in out:
-                raise Mismatch(f"cnnsym: invalid at every size ({rep.problems[0].message[:200]}); "
-                               f"torch runs at {b}", case, b)
+                why = rep.problems[0].message if rep.problems else f"not followed: {rep.not_followed[0]}"
+                raise Mismatch(f"cnnsym: invalid at every size or incomplete ({why[:200]}); torch runs at {b}",
+                               case, b)
             stats.invalid += 1
         stats.never_valid += 1
         return rep

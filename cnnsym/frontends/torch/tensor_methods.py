@@ -203,6 +203,14 @@ def _chunk(c, a, k):
     x = a[0]
     n = c.it.concrete_int(a[1] if len(a) > 1 else k["chunks"], "chunks")
     dim = norm(a[2] if len(a) > 2 else k.get("dim", 0))
+    d = x.shape[dim % rank_of(x)] if x.shape is not None else None
+    if d is not None and d.is_number and n > 0:
+        # torch: pieces of ceil(d / n), so fewer than n when d is small (chunk(2) of 1 channel
+        # is one tensor, chunk(4) of 5 is 2, 2, 1), as torch.onnx exports it: explicit sizes
+        size = max(1, -(-int(d) // n))
+        sizes = [size] * (int(d) // size) + ([int(d) % size] if int(d) % size else [])
+        outs = c.emit("Split", [x, c.ints(sizes, "split")], {"axis": dim}, n_out=len(sizes))
+        return tuple(outs) if len(sizes) > 1 else (outs,)
     outs = c.emit("Split", [x], {"axis": dim, "num_outputs": n}, n_out=n)
     return tuple(outs) if n > 1 else (outs,)
 
