@@ -87,3 +87,16 @@ def test_cli_source_verify_leaves_no_file_and_names_the_spec(tmp_path):
     assert r.stdout.splitlines()[0].startswith(f"cnnsym verify: {spec} ")
     # onnxruntime itself drops a small '.ses' marker in TMPDIR on import; no model file may be left
     assert not [p for p in tmp.rglob("*") if p.suffix in (".onnx", ".data") or "lowered" in p.name]
+
+
+def test_verify_text_fits_the_width():
+    """Issue 10: no command prints a line over the width (verify's field lines were 90-107)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for cols in ("80", "60"):
+        r = subprocess.run([sys.executable, "-m", "cnnsym", "verify", "fixtures/tiny_resnet.onnx", "--random", "1"],
+                           capture_output=True, text=True, cwd=root, env={**os.environ, "COLUMNS": cols}, timeout=600)
+        assert r.returncode == 0, r.stderr
+        assert max(len(line) for line in r.stdout.splitlines()) <= int(cols)

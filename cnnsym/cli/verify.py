@@ -62,7 +62,9 @@ def verify_cmd(model, inputs, binds, sizes, random_k, seed, device, no_rf, rf_bu
         if fmt == "json":
             _write(render.render_verify_json(res), None)
         else:
-            _write(render.render_verify_table(res, show_all), None)
+            from .conventions import text_width
+
+            _write(render.render_verify_table(res, show_all, text_width()), None)
 
     _run_guarded(emit, model)
     for line in getattr(res, "errors", ()):  # onnxruntime crashed: one line each, the rest was still checked

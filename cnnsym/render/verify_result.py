@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from .layout import wrap
 from .registry import RenderOptions, register_format
 
 
@@ -23,8 +24,10 @@ def render_verify_json(res, options: RenderOptions | None = None) -> str:
     }, indent=1) + "\n"
 
 
-def render_verify_table(res, show_all=False) -> str:
-    """Mismatches (every check with ``show_all``), the tally per kind and the verdict."""
+def render_verify_table(res, show_all=False, width=None) -> str:
+    """Mismatches (every check with ``show_all``), the tally per kind and the verdict; prose
+    lines wrapped at ``width`` (default 80), the mismatch table kept whole."""
+    width = width or 80
     lines = [f"cnnsym verify: {res.path} on {res.device}"]
     lines.append("bindings: " + "; ".join(",".join(f"{k}={v}" for k, v in b.items()) or "static" for b in res.bindings))
     for n in res.notes:
@@ -44,7 +47,14 @@ def render_verify_table(res, show_all=False) -> str:
         if c.what == "receptive_field" and c.ok and not show_all:
             lines.append(f"  receptive field {c.where}: {c.got} at {c.binding or 'the static sizes'}")
     lines.append(res.verdict())
-    return "\n".join(lines) + "\n"
+    out = []
+    for line in lines:
+        if line.startswith(("what  ", "receptive_field  ", "shape  ", "params  ", "run  ")) or len(line) <= width:
+            out.append(line)
+            continue
+        lead = len(line) - len(line.lstrip(" "))
+        out.extend(wrap(line.strip(), width, indent=lead, cont_indent=lead + 4))
+    return "\n".join(out) + "\n"
 
 
 def _clip(s, n):
@@ -54,7 +64,7 @@ def _clip(s, n):
 
 @register_format("table", "the mismatches, a tally per kind and the verdict", subject="verify")
 def verify_table(res, options: RenderOptions | None = None) -> str:
-    return render_verify_table(res, bool(options and options.show_all_checks))
+    return render_verify_table(res, bool(options and options.show_all_checks), options.width if options else None)
 
 
 register_format("json", "every check", subject="verify", suffix=".json")(render_verify_json)
