@@ -26,6 +26,7 @@ from dataclasses import dataclass
 # it, and it costs 0.06-0.14 s of start-up (issue 12)
 import sympy as sp
 
+from .config import BUDGETS
 from .domain import _exact, _lambdified, monotone
 from .errors import InputError
 from .render import human as _human
@@ -38,21 +39,10 @@ SAMPLE = 1 << 20  # sizes drawn above that: not a proof
 CHUNK = 1 << 20  # sizes evaluated at once
 
 
-# budget key -> (Report totals key, per-layer attribute or None, kind, label)
-METRICS = {
-    "max-params": ("params.total", None, "count", "params (total)"),
-    "max-trainable-params": ("params.trainable", None, "count", "params (trainable)"),
-    "max-macs": ("macs", None, "count", "MACs"),
-    "max-flops": ("flops", None, "count", "FLOPs"),
-    "max-activation-bytes": ("activation_bytes", None, "bytes", "activation bytes"),
-    "max-peak-activation-bytes": ("peak_activation_bytes", None, "bytes", "peak activation bytes"),
-    "max-layer-params": (None, "params", "count", "params per layer"),
-    "max-layer-macs": (None, "macs", "count", "MACs per layer"),
-    "max-layer-activation-bytes": (None, "bytes", "bytes", "output bytes per layer"),
-}
-CODES = {"max-params": "CNS301", "max-trainable-params": "CNS301", "max-macs": "CNS302", "max-flops": "CNS303",
-         "max-activation-bytes": "CNS304", "max-peak-activation-bytes": "CNS304", "max-layer-params": "CNS305",
-         "max-layer-macs": "CNS305", "max-layer-activation-bytes": "CNS305"}
+# budget key -> (Report totals key, per-layer attribute or None, kind, label), from the one
+# registry of budgets (config.BUDGETS)
+METRICS = {k: (b.total, b.layer, b.kind, b.label) for k, b in BUDGETS.items()}
+CODES = {k: b.code for k, b in BUDGETS.items()}
 
 
 def human(v, kind="count"):

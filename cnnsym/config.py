@@ -38,11 +38,42 @@ from .parse import parse_amount, parse_bind, parse_dims, parse_for_all, parse_gr
 
 PREFIX = "tool.cnnsym"
 
-BUDGET_KEYS = {
-    "max-params": "count", "max-trainable-params": "count", "max-macs": "count", "max-flops": "count",
-    "max-activation-bytes": "bytes", "max-peak-activation-bytes": "bytes",
-    "max-layer-params": "count", "max-layer-macs": "count", "max-layer-activation-bytes": "bytes",
-}
+@dataclass(frozen=True)
+class Budget:
+    """One kind of budget: the Report total it bounds (or the per-layer attribute), its unit,
+    label, lint code and help. :data:`BUDGETS` is the one registry: `check`'s options, the
+    configuration keys, lint's CNS3xx rules and the docs read it."""
+
+    key: str
+    total: str | None  # Report totals key, None for a per-layer budget
+    layer: str | None  # per-layer attribute: params, macs, bytes
+    kind: str  # count | bytes
+    label: str
+    code: str
+    help: str
+
+
+BUDGETS = {b.key: b for b in (
+    Budget("max-params", "params.total", None, "count", "params (total)", "CNS301",
+           "Total parameters (trainable + buffers + constants)."),
+    Budget("max-trainable-params", "params.trainable", None, "count", "params (trainable)", "CNS301",
+           "Trainable parameters."),
+    Budget("max-param-bytes", "params.bytes", None, "bytes", "parameter bytes", "CNS301",
+           "Bytes of all parameters in their own dtypes (int8 weights 1 byte, int4 half)."),
+    Budget("max-macs", "macs", None, "count", "MACs", "CNS302", "Multiply-accumulates."),
+    Budget("max-macs-int8", "macs_int8", None, "count", "int8 MACs", "CNS302",
+           "Multiply-accumulates with int8 operands (quantized models)."),
+    Budget("max-flops", "flops", None, "count", "FLOPs", "CNS303", "FLOPs (2 x MACs + the named terms)."),
+    Budget("max-activation-bytes", "activation_bytes", None, "bytes", "activation bytes", "CNS304",
+           "Bytes of all activations."),
+    Budget("max-peak-activation-bytes", "peak_activation_bytes", None, "bytes", "peak activation bytes", "CNS304",
+           "Peak bytes of live activations over the execution order."),
+    Budget("max-layer-params", None, "params", "count", "params per layer", "CNS305", "Parameters of any one layer."),
+    Budget("max-layer-macs", None, "macs", "count", "MACs per layer", "CNS305", "MACs of any one layer."),
+    Budget("max-layer-activation-bytes", None, "bytes", "bytes", "output bytes per layer", "CNS305",
+           "Output bytes of any one layer."),
+)}
+BUDGET_KEYS = {k: b.kind for k, b in BUDGETS.items()}
 BUDGET_EXTRA = {"bind": str, "for-all": str, "max-growth": (str, int, float), "baseline": str,
                 "allow-invalid-sizes": bool}
 TOP_KEYS = {"input": str, "select": list, "extend-select": list, "ignore": list, "strict": bool,

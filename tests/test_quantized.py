@@ -443,3 +443,19 @@ def test_float_model_activation_bytes_unchanged_by_folding(tmp_path_factory):
     fm = onnx.load(str(src))
     b = _bindings(f, sizes[1])
     assert evaluate(f.totals["activation_bytes"], b) == _ort_activation_bytes(fm, feeds_for(fm, b))
+
+
+@pytest.mark.parametrize("fmt", ["qdq", "qoperator"])
+def test_budgets_on_int8_macs_and_parameter_bytes(fmt, tmp_path_factory):
+    """Issue 15: a budget can be set on int8 MACs and on parameter bytes. Oracles: the float
+    model's MACs (quantization keeps every multiply-accumulate) and the quantized file's
+    stored initializer bytes."""
+    import cnnsym
+
+    src, q, _ = _pair("tiny_resnet", fmt, tmp_path_factory)
+    float_macs = cnnsym.analyze(str(src), bind="H=32,W=32").values["macs"]
+    stored = _file_param_bytes(onnx.load(str(q)))
+    rep = cnnsym.analyze(str(q), bind="H=32,W=32")
+    assert cnnsym.check(rep, max_macs_int8=float_macs, max_param_bytes=stored).ok
+    assert not cnnsym.check(rep, max_macs_int8=float_macs - 1).ok
+    assert not cnnsym.check(rep, max_param_bytes=stored - 1).ok

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ..config import BUDGETS
+
 from ._app import EXIT_INVALID, EXIT_OK, _run_guarded, _time_limit, _write, main
 from .lecture import analyze_report, fold_bn_option
 from .conventions import text_width
@@ -31,17 +33,7 @@ pyproject.toml; flags override them. Amounts: 25M, 4.1G, 1e9, 64MiB, 512KB.
 Exit status: 0 within budget, 1 over budget (or grown past --max-growth), 2 bad input.
 """
 
-BUDGET_OPTS = [
-    ("max-params", "Total parameters (trainable + buffers + constants)."),
-    ("max-trainable-params", "Trainable parameters."),
-    ("max-macs", "Multiply-accumulates."),
-    ("max-flops", "FLOPs (2 x MACs + the named terms)."),
-    ("max-activation-bytes", "Bytes of all activations."),
-    ("max-peak-activation-bytes", "Peak bytes of live activations over the execution order."),
-    ("max-layer-params", "Parameters of any one layer."),
-    ("max-layer-macs", "MACs of any one layer."),
-    ("max-layer-activation-bytes", "Output bytes of any one layer."),
-]
+BUDGET_OPTS = [(k, b.help) for k, b in BUDGETS.items()]  # the one registry of budgets
 
 
 def _budget_options(f):
