@@ -37,9 +37,14 @@ def cli(*args, cwd, env=None):
                           cwd=str(cwd), env=e, timeout=300)
 
 
+# CNS201 (the warning these tests see) is off by default: selected in the project's config
+EXTEND = '[tool.cnnsym]\nextend-select = ["CNS201"]\n'
+
+
 @pytest.fixture
 def proj(tmp_path):
     (tmp_path / "net.py").write_text(BROKEN.format(noqa=""))
+    (tmp_path / "pyproject.toml").write_text(EXTEND)
     return tmp_path
 
 
@@ -61,6 +66,7 @@ def test_full_format_shows_source_and_fix(proj):
 @pytest.mark.parametrize("comment", ["  # noqa: CNS101", "  # cnnsym: ignore[CNS101]", "  # noqa"])
 def test_suppression(tmp_path, comment):
     (tmp_path / "net.py").write_text(BROKEN.format(noqa=comment))
+    (tmp_path / "pyproject.toml").write_text(EXTEND)
     r = cli("lint", "net.py", "--input", "1x3x64x64", "--format", "concise", "--no-cache", cwd=tmp_path)
     assert "CNS101" not in r.stdout
     assert r.returncode == 0, r.stdout
@@ -78,6 +84,7 @@ def test_config_input_and_ignores(proj):
     (proj / "pyproject.toml").write_text(textwrap.dedent("""
         [tool.cnnsym]
         input = "1x3x64x64"
+        extend-select = ["CNS201"]
         ignore = ["CNS201"]
         [tool.cnnsym.models."net.py::Net"]
         input = "1x3x24x24"

@@ -5,6 +5,7 @@ from . import Example, Rule, rule
 from ..domain import describe
 from ..report import Constraint
 from ..symbolic import imod
+from .merge import _channels, _block_boundary, _ratio, merged_cost
 
 WEIGHTED = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 # single-input ops that keep a map linear (affine): nothing between two layers that would
@@ -29,22 +30,36 @@ def _is_layer(ctx, r):
     return ctx.is_param(n.inputs[1]) or n.op_type != "MatMul"
 
 
-def _channels(ctx, tensor, op_type):
-    sh = ctx.shape(tensor)
-    if not sh or len(sh) < 2:
-        return None
-    return sh[-1] if op_type in ("Gemm", "MatMul") else sh[1]
+def _is_head(ctx, r, limit=10_000) -> bool:
+    """No layer with a window wider than 1 (a conv, a pool) anywhere after ``r``: it is
+    part of the network's head."""
+    todo, seen = list(r.node.outputs[:1]), set()
+    while todo and len(seen) < limit:
+        t = todo.pop()
+        for c in ctx.consumers(t):
+            if c.node.name in seen:
+                continue
+            seen.add(c.node.name)
+            if any(w is not None and w.kernel is not None and w.kernel != 1 for w in c.windows):
+                return False
+            if c.node.op_type in POOLS or c.node.op_type in ("Conv", "ConvTranspose") and not c.windows:
+                return False
+            todo.extend(o for o in c.node.outputs if o)
+    return not todo
 
 
 @rule
 class BiasBeforeNorm(Rule):
-    """A conv/linear with a bias followed directly by BatchNorm.
+    """A conv/linear with a bias followed directly by BatchNorm (off by default).
 
     What: a Conv, ConvTranspose or Linear layer that has a bias and whose output goes only
     into a BatchNormalization.
 
     Why: BatchNorm subtracts the per-channel mean, which cancels any per-channel constant:
-    the bias is learned, stored and computed for nothing.
+    the bias is learned, stored and computed for nothing. The waste is one parameter per
+    channel (well under 0.1% of a model), and canonical models keep such biases on purpose
+    (torchvision's VGG-BN and RAFT, for checkpoint compatibility), hence off by default:
+    select ``CNS201`` to enable.
 
     Example: ``nn.Conv2d(3, 64, 3)`` (bias on by default) then ``nn.BatchNorm2d(64)``.
 
@@ -52,6 +67,7 @@ class BiasBeforeNorm(Rule):
     """
 
     code, name = "CNS201", "bias-before-norm"
+    default = False
     fix = "pass bias=False to the layer before the BatchNorm"
     invalid = [
         Example(input=None, expect="wasted", torch="""
@@ -106,18 +122,24 @@ class BiasBeforeNorm(Rule):
 
 @rule
 class LinearComposition(Rule):
-    """Two linear layers (conv/linear) with no nonlinearity between them.
+    """Two linear layers (conv/linear) with no nonlinearity between them, which one smaller layer replaces.
 
     What: a conv or linear layer feeds another one directly, or only through ops that keep
-    the map affine (BatchNorm, Dropout, Flatten, Reshape), and the middle is not a
-    bottleneck (it has at least as many channels as the smaller of the two ends).
+    the map affine (BatchNorm, Dropout, Flatten, Reshape), and the single layer the two
+    compose to has no more weights and no more MACs than the pair (for two convs: a conv
+    from the first's input channels to the second's output channels, with the combined
+    kernel ``k1 + (k2 - 1) * stride1`` and the groups both share; for two linears:
+    ``in x out``).
 
-    Why: the two compose to one linear operator, so the second layer adds parameters and
-    MACs but no expressive power; usually an activation was forgotten. Low-rank bottlenecks
-    (a middle narrower than both ends, as in MobileNetV2's linear bottlenecks) are left
-    alone: there the factorisation is the point.
+    Why: the second layer then adds parameters and MACs but no expressive power; usually an
+    activation was forgotten. Factorisations that are cheaper than the merged layer are
+    designs and are left alone: depthwise-separable pairs (a kxk depthwise then a 1x1, whose
+    merge is a dense kxk conv), linear bottlenecks (a narrow middle, as in MobileNetV2), two
+    stacked 3x3 convs (cheaper than one 5x5), and never across the boundary of a residual or
+    expansion block.
 
-    Example: ``nn.Linear(120, 84)`` then ``nn.Linear(84, 10)`` with no ReLU.
+    Example: ``nn.Linear(120, 84)`` then ``nn.Linear(84, 10)`` with no ReLU: one
+    ``nn.Linear(120, 10)`` has 1,200 weights instead of 10,920.
 
     Fix: put an activation between them, or merge them into one layer.
     """
@@ -139,17 +161,21 @@ class LinearComposition(Rule):
               a = Gemm<transB=1>(x, w1, b1)
               y = Gemm<transB=1>(a, w2, b2)
             }"""),
-        Example(input=None, expect="compose", torch="""
+        Example(input=None, expect="compose", note="a 1x1 conv then a 3x3 conv: one 3x3 conv does both", torch="""
             import torch.nn as nn
             class Net(nn.Module):
                 def __init__(self):
                     super().__init__()
-                    self.a = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+                    self.a = nn.Conv2d(16, 16, 1, bias=False)
                     self.bn = nn.BatchNorm2d(16)
                     self.b = nn.Conv2d(16, 16, 3, padding=1)
                 def forward(self, x):
                     return self.b(self.bn(self.a(x)))
-            """),
+            """, onnx="""
+            m (float[N,16,H,W] x) => (float y) <float[16,16,1,1] w1, float[16,16,3,3] w2> {
+              a = Conv(x, w1)
+              y = Conv<pads=[1,1,1,1]>(a, w2)
+            }"""),
     ]
     valid = [
         Example(input=None, torch="""
@@ -173,6 +199,49 @@ class LinearComposition(Rule):
               a = Conv(x, w1)
               y = Conv(a, w2)
             }"""),
+        Example(input=None, note="ShuffleNetV2's depthwise 3x3 then 1x1: the merged dense 3x3 would have 6x the weights",
+                torch="""
+            import torch.nn as nn
+            class Branch(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.dw = nn.Conv2d(58, 58, 3, padding=1, groups=58, bias=False)
+                    self.bn = nn.BatchNorm2d(58)
+                    self.pw = nn.Conv2d(58, 58, 1, bias=False)
+                def forward(self, x):
+                    return self.pw(self.bn(self.dw(x))).relu()
+            """, onnx="""
+            m (float[N,58,H,W] x) => (float y) <float[58,1,3,3] w1, float[58,58,1,1] w2> {
+              a = Conv<group=58, pads=[1,1,1,1]>(x, w1)
+              y = Conv(a, w2)
+            }"""),
+        Example(input=None, note="two stacked 3x3 convs are cheaper than the 5x5 they compose to", onnx="""
+            m (float[N,16,H,W] x) => (float y) <float[16,16,3,3] w1, float[16,16,3,3] w2> {
+              a = Conv<pads=[1,1,1,1]>(x, w1)
+              y = Conv<pads=[1,1,1,1]>(a, w2)
+            }"""),
+        Example(input=None, note="MobileNetV3's first block (no expansion): its linear 1x1 projection feeds the "
+                                 "next block's 1x1 expansion", torch="""
+            import torch.nn as nn
+            class Block(nn.Module):
+                def __init__(self, cin, cout, t):
+                    super().__init__()
+                    mid = cin * t
+                    layers = []
+                    if t != 1:
+                        layers += [nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU6()]
+                    layers += [nn.Conv2d(mid, mid, 3, padding=1, groups=mid, bias=False), nn.BatchNorm2d(mid),
+                               nn.ReLU6(), nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+                    self.conv = nn.Sequential(*layers)
+                def forward(self, x):
+                    return self.conv(x)
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.features = nn.Sequential(Block(16, 16, 1), Block(16, 24, 6))
+                def forward(self, x):
+                    return self.features(x)
+            """),
     ]
 
     def check(self, ctx):
@@ -195,10 +264,19 @@ class LinearComposition(Rule):
                 continue
             if mid < min(a_in, b_out):
                 continue  # a low-rank bottleneck: the factorisation is the point
+            if _block_boundary(ctx, r, cur, mid < a_in or b_out > mid):
+                continue  # a residual / expansion block's edge: the design, not a forgotten activation
+            cost = merged_cost(ctx, r, cur)
+            if cost is None:
+                continue
+            (mw, pw), (mm, pm) = cost
+            if mw > pw or mm > pm:
+                continue  # the merged layer would cost more: a factorisation, not a mistake
             through = f" (through {', '.join(via)})" if via else ""
             yield ctx.finding(self, r, f"{ctx.describe(r)} feeds {ctx.describe(cur)}{through} with no nonlinearity "
                                        f"between them: they compose to one linear operator "
-                                       f"({ctx.fmt(a_in)} -> {ctx.fmt(b_out)})")
+                                       f"({ctx.fmt(a_in)} -> {ctx.fmt(b_out)}) with {mw:,} weights instead of "
+                                       f"{pw:,} and {_ratio(mm, pm)} the MACs")
 
 
 @rule
@@ -327,7 +405,12 @@ class PoolWithoutStride(Rule):
     map about twice as large as designed. Stride-1 pools that keep the size with padding
     (Inception branches, SPP) are deliberate and left alone.
 
-    Example: ``nn.MaxPool2d(2, stride=1)``.
+    A pool at the head of the network (no conv or pool with a window after it, as S3D's
+    ``AvgPool3d((2, 7, 7), stride=1)`` before its 1x1 classifier) is a fixed-size global
+    pool by design: it is flagged only at a configured input size where its window does not
+    cover the map.
+
+    Example: ``nn.MaxPool2d(2, stride=1)`` between two convs.
 
     Fix: drop the ``stride`` argument (it defaults to the kernel size) or pad to keep the size.
     """
@@ -341,12 +424,25 @@ class PoolWithoutStride(Rule):
                 def __init__(self):
                     super().__init__()
                     self.pool = nn.MaxPool2d(2, stride=1)
+                    self.conv = nn.Conv2d(3, 8, 3)
                 def forward(self, x):
-                    return self.pool(x)
+                    return self.conv(self.pool(x))
             """, onnx="""
-            m (float[N,3,H,W] x) => (float y) {
-              y = MaxPool<kernel_shape=[2,2]>(x)
+            m (float[N,3,H,W] x) => (float y) <float[8,3,3,3] w> {
+              p = MaxPool<kernel_shape=[2,2]>(x)
+              y = Conv(p, w)
             }"""),
+        Example(input="1x16x14x14", expect="does not downsample", note="a head pool that does not cover the map",
+                torch="""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.pool = nn.AvgPool2d(7, stride=1)
+                    self.fc = nn.Linear(16 * 8 * 8, 10)
+                def forward(self, x):
+                    return self.fc(self.pool(x).flatten(1))
+            """),
     ]
     valid = [
         Example(input=None, torch="""
@@ -360,6 +456,21 @@ class PoolWithoutStride(Rule):
             """, onnx="""
             m (float[N,3,H,W] x) => (float y) {
               y = MaxPool<kernel_shape=[2,2], strides=[2,2]>(x)
+            }"""),
+        Example(input=None, note="S3D's head: a fixed-size global pool before a 1x1 classifier", torch="""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.avgpool = nn.AvgPool3d(kernel_size=(2, 7, 7), stride=1)
+                    self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Conv3d(16, 10, kernel_size=1))
+                def forward(self, x):
+                    return torch.mean(self.classifier(self.avgpool(x)), dim=(2, 3, 4))
+            """),
+        Example(input="1x16x7x7", note="a head pool that covers the map at the configured size", onnx="""
+            m (float[N,16,H,W] x) => (float y) {
+              y = AveragePool<kernel_shape=[7,7]>(x)
             }"""),
         Example(input=None, note="SPP-style same-size pooling", onnx="""
             m (float[N,3,H,W] x) => (float y) {
@@ -379,6 +490,11 @@ class PoolWithoutStride(Rule):
                 continue
             if any(w.pads[0] != 0 or w.pads[1] != 0 for w in ws) or ws[0].auto_pad not in ("NOTSET", "VALID"):
                 continue
+            if _is_head(ctx, r):
+                out = ctx.shape(r.node.outputs[0]) if r.node.outputs else None
+                vals = [ctx.value(d) for d in out[2:]] if out is not None and len(out) > 2 else [None]
+                if any(v is None for v in vals) or all(v == 1 for v in vals):
+                    continue  # a fixed-size global pool at the head (or no size to tell)
             ks = "x".join(str(int(v)) for v in k)
             yield ctx.finding(self, r, f"{ctx.describe(r)} has a {ks} window with stride 1: it does not downsample, "
                                        f"it shrinks each axis by {int(max(k)) - 1}")
