@@ -195,7 +195,8 @@ def issue12_rows(quick=False, clock="wall"):
                          "measure": "", "value": None, "target": "", "pass": None, "note": r["error"]})
             continue
         v = r[clock]
-        rows.append({"work": work, "cnnsym": r["wall"], "cnnsym_cpu": r["cpu"], "ort_ssi": None, "onnx_tool": None,
+        rows.append({"work": work, "cnnsym": v, "cnnsym_cpu": r["cpu"], "cnnsym_wall": r["wall"], "ort_ssi": None,
+                     "onnx_tool": None,
                      "measure": "cnnsym whole process", "value": v, "target": f"< {target:g} s", "pass": v < target,
                      "note": f"{'median of ' + str(r['runs']) if r['runs'] > 1 else '1 run'}; {r['summary']}"})
     return rows
@@ -218,7 +219,7 @@ def main():
         else:
             print(f"{'work':44} {'wall s':>7} {'CPU s':>7} {'target':>8}  verdict ({a.clock})")
             for r in rows:
-                w = "-" if r["cnnsym"] is None else f"{r['cnnsym']:.2f}"
+                w = "-" if r.get("cnnsym_wall") is None else f"{r['cnnsym_wall']:.2f}"
                 c = "-" if r["cnnsym_cpu"] is None else f"{r['cnnsym_cpu']:.2f}"
                 print(f"{r['work']:44} {w:>7} {c:>7} {r['target']:>8}  "
                       f"{ {True: 'PASS', False: 'FAIL', None: '-'}[r['pass']]}  {r['note']}")

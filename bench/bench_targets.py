@@ -139,9 +139,10 @@ def evaluate(res, lines):
     rows = []
 
     def add(work, cnnsym, ssi, ot, measure, value, target, passed, note="", cpu_key=None):
-        cpu = res.get(cpu_key, {}).get("cpu") if cpu_key else None
-        rows.append({"work": work, "cnnsym": cnnsym, "cnnsym_cpu": cpu, "ort_ssi": ssi, "onnx_tool": ot,
-                     "measure": measure, "value": value, "target": target, "pass": passed, "note": note})
+        r = res.get(cpu_key, {}) if cpu_key else {}
+        rows.append({"work": work, "cnnsym": cnnsym, "cnnsym_cpu": r.get("cpu"), "cnnsym_wall": r.get("wall"),
+                     "ort_ssi": ssi, "onnx_tool": ot, "measure": measure, "value": value, "target": target,
+                     "pass": passed, "note": note})
 
     v = _med(res, "python")
     add("python -c pass (interpreter start, reference)", v, None, None, "", v, "", None, cpu_key="python")
@@ -223,17 +224,22 @@ def print_table(rows, versions, args, out=sys.stdout):
       f"at the end; whole process, median of {args.repeats} after a warm-up; "
       f"{'wall-clock' if CLOCK == 'wall' else 'CPU (user + system)'} seconds")
     p()
-    hdr = (f"{'work':48s} {'cnnsym':>7s} {'(cpu)':>7s} {'ort-ssi':>7s} {'onnxtool':>8s} | {'measure':20s} {'value':>8s} "
+    other = "cpu" if CLOCK == "wall" else "wall"
+    hdr = (f"{'work':48s} {'cnnsym':>7s} {'(' + other + ')':>7s} {'ort-ssi':>7s} {'onnxtool':>8s} | {'measure':20s} {'value':>8s} "
            f"{'target':>10s}  verdict")
     p(hdr)
     p("-" * len(hdr))
     for r in rows:
         verdict = {True: "PASS", False: "FAIL", None: "-"}[r["pass"]]
-        p(f"{r['work'][:48]:48s} {_s(r['cnnsym']):>7s} {_s(r.get('cnnsym_cpu')):>7s} {_s(r['ort_ssi']):>7s} {_s(r['onnx_tool']):>8s} | "
+        p(f"{r['work'][:48]:48s} {_s(r['cnnsym']):>7s} {_s(r.get('cnnsym_' + other)):>7s} {_s(r['ort_ssi']):>7s} {_s(r['onnx_tool']):>8s} | "
           f"{r['measure'][:20]:20s} {_v(r):>8s} {r['target']:>10s}  {verdict}"
           + (f"  {r['note']}" if r.get("note") else ""))
     p()
-    p("'(cpu)': cnnsym's CPU time (user + system, median), for reading the wall-clock figures on a busy machine.")
+    if CLOCK == "wall":
+        p("'(cpu)': cnnsym's CPU time (user + system, median), for reading the wall-clock figures on a busy machine.")
+    else:
+        p("Every column is CPU time (user + system of the process and the children it waited for); "
+          "'(wall)': cnnsym's wall-clock time (median) beside it.")
     p("Commands (stdout to /dev/null): cnnsym = python -m cnnsym report FILE (default table output); "
       "ort-ssi = python -m onnxruntime.tools.symbolic_shape_infer --input FILE --output TMP --auto_merge; "
       "onnxtool = onnx_tool.model_profile(FILE, {input: zeros(1x3x224x224)}).")

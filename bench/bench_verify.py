@@ -97,7 +97,8 @@ def issue12_rows(quick=False, clock="wall"):
     out = []
     for r in measure(1 if quick else 3, cases_only=1):
         v = r[clock]
-        out.append({"work": r["work"], "cnnsym": r["wall"], "cnnsym_cpu": r["cpu"], "ort_ssi": None, "onnx_tool": None,
+        out.append({"work": r["work"], "cnnsym": v, "cnnsym_cpu": r["cpu"], "cnnsym_wall": r["wall"], "ort_ssi": None,
+                    "onnx_tool": None,
                     "measure": "cnnsym whole process", "value": v, "target": f"< {TARGET_S:.0f} s",
                     "pass": None if v is None else v < TARGET_S, "note": r["note"]})
     return out
