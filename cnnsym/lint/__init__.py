@@ -61,16 +61,39 @@ class Finding:
     model: str = ""  # the model spec (path or path::Name)
     alt_lines: tuple = ()  # other lines whose noqa comment applies (the layer's call site)
     fix: str = ""
+    # other places that explain the finding, each a Related: the constructor calls a layer
+    # was built through (outermost first), the layer's own construction, the producer's
+    # argument; the finding itself is where the value to edit was written
+    related: tuple = ()
 
     def to_dict(self) -> dict:
         return {"code": self.code, "name": self.name, "severity": self.severity, "message": self.message,
                 "path": self.path, "line": self.line, "col": self.col, "node": self.node, "model": self.model,
-                "fix": self.fix}
+                "fix": self.fix, "related": [r.to_dict() for r in self.related]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Finding":
         return cls(d["code"], d["name"], d["severity"], d["message"], d["path"], d.get("line", 1), d.get("col", 1),
-                   d.get("node", ""), d.get("model", ""), tuple(d.get("alt_lines", ())), d.get("fix", ""))
+                   d.get("node", ""), d.get("model", ""), tuple(d.get("alt_lines", ())), d.get("fix", ""),
+                   tuple(Related.from_dict(r) for r in d.get("related", ())))
+
+
+@dataclass(frozen=True)
+class Related:
+    """A related location of a finding (text: an indented ``path:line:col: note: ...``
+    line; SARIF: a ``relatedLocations`` entry)."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "col": self.col, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Related":
+        return cls(d["path"], d.get("line", 1), d.get("col", 1), d.get("message", ""))
 
 
 class Rule:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from . import Finding
+from . import Finding, Related
 from ..domain import _lambdified, describe, violated
 from ..report import evaluate
 from ..symbolic import to_str
@@ -164,23 +164,88 @@ class LintContext:
             return loc.path, loc.line, loc.col, alt
         return self.path, 1, 1, ()
 
-    def finding(self, rule, node, message, fix=None):
+    def finding(self, rule, node, message, fix=None, arg=None, related=()):
         """A Finding of ``rule`` at ``node`` (a NodeResult, a Node, a node name or None for
-        the model as a whole)."""
+        the model as a whole).
+
+        ``arg``: the layer's constructor argument the finding is about (torch's parameter
+        name, e.g. ``"in_channels"``, or several to try in order). When the source frontend
+        knows where that argument's integer literal was written (``Node.arg_locs``: through
+        a chain of constructor calls such as ``ResidualBlock(32, 128)`` ->
+        ``nn.Conv2d(in_channels, ...)``), the finding points there, the line a user edits;
+        the calls that built the layer (``Node.loc_chain``, outermost first) and ``related``
+        ((SourceLoc, note) pairs) become related locations."""
         if isinstance(node, str):
             node = self._by_name.get(node)
         n = getattr(node, "node", node)
+        notes = []
         if n is not None:
             path, line, col, alt = self.location(n)
+            lit = _literal_loc(n, arg)
+            chain = tuple(getattr(n, "loc_chain", ()) or ())
+            if lit is not None and not self._own(lit[1].path):
+                lit = None  # written inside a library: the user edits their own call instead
+            target = lit[1] if lit is not None else None
+            if target is None and chain and not self._own(path):
+                target = next((c for c in chain if self._own(c.path)), None)
+            if target is not None and (target.path, target.line, target.col) != (path, line, col):
+                alt = tuple(alt) + (line,) if target.path == path else ()
+                path, line, col = target.path, target.line, target.col
+            if chain and (len(chain) > 1 or (chain[-1].path, chain[-1].line) != (path, line)):
+                what = f"{n.name!r}" if getattr(n, "name", "") else "the layer"
+                for i, loc in enumerate(chain):
+                    text = (f"{what} is constructed here" if i == len(chain) - 1
+                            else f"{what} is built through this call")
+                    notes.append((loc, text))
+                alt = tuple(alt) + tuple(c.line for c in chain if c.path == path)
         else:
             path, line, col, alt = self.path, 1, 1, ()
+        notes.extend(related)
+        rel, seen = [], {(path, line)}
+        for loc, text in notes:
+            if loc is None:
+                continue
+            key = (loc.path, loc.line)
+            if key in seen:
+                continue
+            seen.add(key)
+            rel.append(Related(display_path(loc.path), loc.line, loc.col, text))
+        alt = tuple(dict.fromkeys(a for a in alt if a != line))
         name = getattr(n, "name", "") if n is not None else ""
         return Finding(rule.code, rule.name, rule.severity, message, display_path(path), line, col, name,
-                       self.model, alt, fix if fix is not None else rule.fix)
+                       self.model, alt, fix if fix is not None else rule.fix, tuple(rel))
+
+    def _own(self, path) -> bool:
+        """``path`` is in the analysed model's own code: its file's folder or below (not an
+        installed library the model imports)."""
+        if not self.path or not path:
+            return True
+        mine = os.path.dirname(os.path.abspath(self.path))
+        return os.path.abspath(path).startswith(mine + os.sep)
+
+    def arg_loc(self, node, arg):
+        """Where the literal of constructor argument ``arg`` of ``node`` was written (a
+        SourceLoc), or None."""
+        n = getattr(node, "node", node)
+        lit = _literal_loc(n, arg) if n is not None else None
+        return None if lit is None else lit[1]
 
     def describe(self, node_result) -> str:
         n = node_result.node
         return f"{n.name!r} ({n.op_type})"
+
+
+def _literal_loc(n, arg):
+    """(argument name, SourceLoc) of the first of ``arg`` whose literal location the node
+    records (``Node.arg_locs``), or None."""
+    if not arg:
+        return None
+    locs = getattr(n, "arg_locs", None) or {}
+    for a in ((arg,) if isinstance(arg, str) else arg):
+        loc = locs.get(a)
+        if loc is not None and getattr(loc, "line", None):
+            return a, loc
+    return None
 
 
 def display_path(path: str) -> str:

@@ -477,13 +477,14 @@ _LINES: dict = {}
 
 
 def _line(path, n):
-    if path not in _LINES:
+    key = os.path.abspath(path)  # findings carry paths relative to the working directory
+    if key not in _LINES:
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
-                _LINES[path] = f.read().splitlines()
+                _LINES[key] = f.read().splitlines()
         except OSError:
-            _LINES[path] = []
-    lines = _LINES[path]
+            _LINES[key] = []
+    lines = _LINES[key]
     return lines[n - 1] if 0 < n <= len(lines) else ""
 
 

@@ -12,8 +12,17 @@ LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 GH = {"error": "error", "warning": "warning", "info": "notice"}
 
 
+def notes(f) -> list:
+    """The related locations of a finding as indented ``path:line:col: note: ...`` lines."""
+    return [f"  {r.path}:{r.line}:{r.col}: note: {r.message}" for r in getattr(f, "related", ())]
+
+
 def concise(result) -> str:
-    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}\n" for f in result.findings) + _summary(result)
+    out = []
+    for f in result.findings:
+        out.append(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}\n")
+        out.extend(n + "\n" for n in notes(f))
+    return "".join(out) + _summary(result)
 
 
 def full(result) -> str:
@@ -29,6 +38,7 @@ def full(result) -> str:
                 out.append(f"{' ' * w} |")
                 out.append(f"{f.line} | {text.rstrip()}")
                 out.append(f"{' ' * w} | {' ' * max(0, f.col - 1)}^")
+        out.extend(notes(f))
         if f.model:
             out.append(f"  = model: {f.model}" + (f", node {f.node!r}" if f.node else ""))
         if f.fix:
@@ -66,8 +76,9 @@ def github(result) -> str:
     """GitHub Actions workflow commands: one annotation per finding."""
     out = []
     for f in result.findings:
+        text = "\n".join([f"{f.code} {f.message}"] + [n.strip() for n in notes(f)])
         out.append(f"::{GH[f.severity]} file={_esc_prop(f.path)},line={f.line},col={f.col},"
-                   f"title={_esc_prop(f'{f.code} {f.name}')}::{_esc_data(f'{f.code} {f.message}')}")
+                   f"title={_esc_prop(f'{f.code} {f.name}')}::{_esc_data(text)}")
     return "".join(x + "\n" for x in out)
 
 
@@ -121,6 +132,12 @@ def sarif(result, rules: dict) -> str:
                                         "kind": "member"}]
         res = {"ruleId": f.code, "level": LEVEL[f.severity], "message": {"text": f.message}, "locations": [loc],
                "partialFingerprints": {"cnnsymFingerprint/v1": fingerprint(f)}}
+        if getattr(f, "related", ()):
+            res["relatedLocations"] = [
+                {"id": i, "message": {"text": r.message},
+                 "physicalLocation": {"artifactLocation": {"uri": r.path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"},
+                                      "region": {"startLine": max(1, r.line), "startColumn": max(1, r.col)}}}
+                for i, r in enumerate(f.related)]
         if f.code in index:
             res["ruleIndex"] = index[f.code]
         results.append(res)

@@ -13,6 +13,13 @@ CHANNEL = {"Conv", "ConvTranspose", "BatchNormalization", "InstanceNormalization
 BRANCH = {"Add", "Sub", "Mul", "Div", "Sum", "Mean", "Max", "Min", "Concat", "Where", "Pow", "PRelu",
           "Equal", "Greater", "Less", "And", "Or"}
 RESHAPE = {"Reshape"}
+# the constructor argument (torch's name) that declares what a layer expects to receive,
+# and the one that declares what it gives: a finding points where that value was written
+IN_ARG = {"Conv": "in_channels", "ConvTranspose": "in_channels", "BatchNormalization": "num_features",
+          "InstanceNormalization": "num_features", "GroupNormalization": "num_channels",
+          "LayerNormalization": "normalized_shape", "Gemm": "in_features", "MatMul": "in_features"}
+OUT_ARG = {"Conv": "out_channels", "ConvTranspose": "out_channels", "Gemm": "out_features",
+           "MatMul": "out_features", "BatchNormalization": "num_features"}
 
 
 def _spatial_in(ctx, expr) -> bool:
@@ -166,7 +173,7 @@ class LinearInFeatures(Rule):
                 arrive = ctx.fmt(item.got) + (f" = {v}" if v is not None and not item.got.is_number else "")
                 tail = f" {_at(ctx)}; no input size gives {ctx.fmt(item.expected)}" if not item.got.is_number else ""
                 yield ctx.finding(self, r, f"{ctx.describe(r)} expects {ctx.fmt(item.expected)} input features but "
-                                           f"{arrive} arrive{tail}")
+                                           f"{arrive} arrive{tail}", arg="in_features")
                 continue
             got, want = _sides(item.rel)
             v = ctx.value(got)
@@ -174,7 +181,7 @@ class LinearInFeatures(Rule):
             fits = ctx.fits([item], {s.name for s in item.rel.free_symbols})
             tail = f"; {ctx.fmt(want)} fits at {fits}" if fits else f"; no input size gives {ctx.fmt(want)}"
             yield ctx.finding(self, r, f"{ctx.describe(r)} expects {ctx.fmt(want)} input features but {arrive} "
-                                       f"arrive {_at(ctx)}{tail}")
+                                       f"arrive {_at(ctx)}{tail}", arg="in_features")
 
 
 @rule
@@ -250,7 +257,11 @@ class ChannelMismatch(Rule):
             else:
                 got, want = _sides(item.rel)
                 msg = f"{ctx.describe(r)} expects {ctx.fmt(want)} {what} but its input{frm} has {ctx.fmt(got)} {_at(ctx)}"
-            yield ctx.finding(self, r, msg)
+            rel = []
+            out = ctx.arg_loc(src, OUT_ARG.get(src.node.op_type)) if src is not None else None
+            if out is not None:
+                rel.append((out, f"{src.node.name!r} gives its {what} ({OUT_ARG[src.node.op_type]}) here"))
+            yield ctx.finding(self, r, msg, arg=IN_ARG.get(r.node.op_type), related=rel)
 
 
 @rule
@@ -343,7 +354,7 @@ class SpatialCollapse(Rule):
         more = len({x[0].node.name for x in items}) - 1
         if more > 0:
             msg += f" ({more} later layer{'s' if more > 1 else ''} collapse too)"
-        yield ctx.finding(self, r, msg + smallest)
+        yield ctx.finding(self, r, msg + smallest, arg="kernel_size")
 
 
 @rule
