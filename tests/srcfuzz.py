@@ -40,6 +40,14 @@ TORCH_ONLY = (
     "Padding value causes wrapping around more than once",  # circular pad needs pad <= size
     "Expected more than 1 spatial element",  # InstanceNorm with input statistics needs > 1 element
     "doesn't match the broadcast shape",  # x += y: y broadcast must not grow x (exported as a plain Add)
+    "Expected more than 1 value per channel",  # GroupNorm (eval too): N * C/G * spatial > 1
+    "smaller than kernel size",  # avg/max_pool3d: input >= kernel per axis even where ceil_mode gives 1
+)
+# Sizes where cnnsym's own op (not torch-only) misses a rule: reported to the ops owner,
+# counted apart (Stats.known_gap) until fixed there. AdaptiveAveragePool/AdaptiveMaxPool
+# (cnnsym/ops/torch_ops.py) accept an empty input axis; torch refuses it.
+KNOWN_GAPS = (
+    "Expected input to have non-zero size for non-batch dimensions",
 )
 
 
@@ -58,6 +66,7 @@ class Stats:
     modules: int = 0
     never_valid: int = 0  # models cnnsym finds invalid at every size (torch agreed at each size tried)
     torch_only: int = 0  # sizes torch refuses by a rule listed in TORCH_ONLY (not in cnnsym's domain yet)
+    known_gap: int = 0  # sizes cnnsym's op semantics wrongly allow, listed in KNOWN_GAPS
     rank_refused: int = 0  # --input rank differs from the rank the first layer implies (refused)
 
 
@@ -628,6 +637,9 @@ def check(case, sizes, stats=STATS, text=None):
             t_bad = True
         if t_bad and not bad and any(k in str(err) for k in TORCH_ONLY):
             stats.torch_only += 1
+            continue
+        if t_bad and not bad and any(k in str(err) for k in KNOWN_GAPS):
+            stats.known_gap += 1
             continue
         if t_bad != bool(bad):
             why = (f"torch: {'empty tensor' if empty else str(err).splitlines()[0][:200] if err else 'runs'}; "

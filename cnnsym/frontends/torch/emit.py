@@ -92,6 +92,8 @@ def new_param(m, pname, shape, role="trainable", dtype=FLOAT):
 
 
 def rank_of(x):
+    if not isinstance(x, Tensor):  # e.g. what an upstream error left unknown: a reason, not an AttributeError
+        raise Stop(f"expected a tensor, got {x.why if isinstance(x, Unknown) else type(x).__name__}")
     if x.shape is None:
         raise Stop("the rank of this tensor is unknown")
     return len(x.shape)
