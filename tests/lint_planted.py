@@ -3,8 +3,8 @@ bug each, planted by rewriting one integer literal, and torch as the oracle that
 
 ``python tests/lint_planted.py`` regenerates ``tests/data/lint_planted.json``: for every source
 below it lists the integer literals written as arguments of a layer or block call (libcst),
-plants one bug per literal kind (in_channels / in_features / num_features doubled, a kernel
-made larger than any map), and keeps a mutant only when torch builds it and then raises on
+plants one bug per literal kind (in_channels / in_features / num_features / a block's first
+argument doubled, a kernel made larger than any map, a stride of 64), and keeps a mutant only when torch builds it and then raises on
 the forward pass at the case's input while the original runs. Files are never copied into
 the repository: torchvision's are read from the installed package (``find_spec``, its
 relative imports resolved against the installed package), the rest from fixtures/torch.
@@ -55,6 +55,7 @@ PER_SOURCE = 3  # mutants kept per source, one per kind in turn
 KINDS = {"Conv2d": ("in_channels", 0), "Linear": ("in_features", 0), "BatchNorm2d": ("num_features", 0),
          "BatchNorm1d": ("num_features", 0)}
 BIG_KERNEL = 99
+BIG_STRIDE = 64
 
 
 def torchvision_root():
@@ -108,7 +109,7 @@ def plant(text, line, col, old, new):
 # --------------------------------------------------------------------------- generation
 def sites(text):
     """(line, col, literal, new literal, kind, callee) for each integer literal that is a
-    layer's declared input width (or a kernel size) in a call, in file order."""
+    layer's declared input width, a kernel size or a stride in a call, in file order."""
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -132,6 +133,11 @@ def sites(text):
                 a = kw.get("kernel_size") or (pos[2] if len(pos) > 2 else None)
                 if a is not None:
                     picks.append((a.value, "kernel_size", "big"))
+            if name in ("Conv2d", "MaxPool2d", "AvgPool2d"):
+                a = kw.get("stride") or (pos[3 if name == "Conv2d" else 1] if len(pos) > (3 if name == "Conv2d" else 1)
+                                         else None)
+                if a is not None:
+                    picks.append((a.value, "stride", "stride"))
             if isinstance(f, cst.Name) and name[:1].isupper() and name not in KINDS and pos:  # a block class
                 picks.append((pos[0].value, "block_in", "double"))
             for expr, kind, how in picks:
@@ -144,7 +150,7 @@ def sites(text):
                 if v < 1:
                     continue
                 p = self.get_metadata(PositionProvider, lit).start
-                new = str(v * 2) if how == "double" else str(BIG_KERNEL)
+                new = str(v * 2) if how == "double" else (str(BIG_STRIDE) if how == "stride" else str(BIG_KERNEL))
                 out.append((p.line, p.column + 1, lit.value, new, kind, name))
 
     MetadataWrapper(cst.parse_module(text)).visit(V())
@@ -230,7 +236,7 @@ def generate():
         by_kind = {}
         for s in sites(text):
             by_kind.setdefault(s[4], []).append(s)
-        order = ["in_channels", "in_features", "num_features", "block_in", "kernel_size"]
+        order = ["in_channels", "in_features", "stride", "num_features", "block_in", "kernel_size"]
         kept, tried = [], 0
         queues = [list(by_kind.get(k, ())) for k in order]
         while len(kept) < PER_SOURCE and any(queues) and tried < 40:

@@ -140,3 +140,33 @@ def test_sarif_related_locations_and_json_round_trip(tmp_path):
     back = Finding.from_dict(json.loads(json.dumps(dict(f.to_dict(), alt_lines=list(f.alt_lines)))))
     assert back == f
     assert json.loads(output.as_json(res))["findings"][0]["related"][0]["line"] == 13
+
+
+STRIDE = textwrap.dedent("""\
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 6, 5)
+            self.pool = nn.MaxPool2d(2, 64)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+
+        def forward(self, x):
+            return self.conv2(self.pool(F.relu(self.conv1(x))))
+    """)
+
+
+def test_collapse_after_a_skipping_stride_points_at_the_stride(tmp_path, monkeypatch):
+    """torch: at 32x32, conv1 gives 28x28, the pool (2x2 window, stride 64) 1x1, and conv2's
+    5x5 window raises. The 64 (line 9, col 37) is the value to edit, not conv2 (line 10)."""
+    (tmp_path / "net.py").write_text(STRIDE)
+    monkeypatch.chdir(tmp_path)
+    rules = all_rules()
+    res = lint_paths(["net.py"], Options({"CNS103": rules["CNS103"]}, ["1x3x32x32"], None, cache=False))
+    (f,) = res.findings
+    assert (f.line, f.col) == (9, 37), f
+    assert "moves its 2-wide window by 64" in f.message
+    assert [(r.line, r.message) for r in f.related] == [(10, "'conv2' is where it fails")]

@@ -21,9 +21,13 @@ Examples:
   cnnsym lint "models/resnet.py::ResNet(Bottleneck, [3, 4, 6, 3])" --input 1x3x224x224
 
 \b
-Output lines are `path:line:col: CODE message` (the layer's definition for source
-models; line 1 of the file for ONNX). Suppress with `# noqa: CNS101` or
-`# cnnsym: ignore[CNS101]` on the line. Configuration: [tool.cnnsym] in pyproject.toml.
+Output lines are `path:line:col: CODE message`, at the line to edit for source models:
+where the layer's wrong value is written, also when it reaches the layer through
+constructor calls (`ResidualBlock(32, 128)`, not the `nn.Conv2d` inside the block); the
+calls follow as indented `path:line:col: note: ...` lines (SARIF relatedLocations). ONNX
+findings are on line 1 of the file. Suppress with `# noqa: CNS101` or
+`# cnnsym: ignore[CNS101]` on the line (or on the layer's own line). Configuration:
+[tool.cnnsym] in pyproject.toml.
 
 \b
 Exit status:

@@ -11,9 +11,12 @@ Input size: ``--input`` > ``[tool.cnnsym.models."pattern"] input`` > ``[tool.cnn
 symbols (the frontend's names, or H, W / D, H, W / L) and bound to the configured values,
 so a rule can say both the value and its formula, and which sizes would work.
 
-Locations: a source model's finding points at the layer's definition (``node.loc``; its
-call in ``forward`` is the other line whose ``# noqa`` counts); an ONNX model's at line 1,
-column 1 of the file, with the node's name in the message (ONNX has no lines).
+Locations: a source model's finding points at the line to edit: where the layer's wrong
+argument was written (``node.arg_locs``, through any chain of constructor calls), else the
+layer's definition (``node.loc``); the calls that built it are related locations, and its
+definition, those calls and its call in ``forward`` are the other lines whose ``# noqa``
+counts (see LintContext.finding). An ONNX model's findings are at line 1, column 1 of the
+file, with the node's name in the message (ONNX has no lines).
 """
 from __future__ import annotations
 

@@ -82,6 +82,48 @@ def issues(ctx) -> dict:
     return out
 
 
+def skipping_stride(ctx, r, limit=20_000):
+    """The nearest layer upstream of ``r`` (itself included) whose stride is larger than its
+    window (a kxk window, k > 1, moved by more than k, or a 1x1 one moved by more than 2: it
+    skips pixels, which no common design does; ResNet's 1x1 stride-2 shortcut is not one):
+    (NodeResult, stride, extent) or None. A
+    collapse or a branch mismatch downstream of one is its consequence, and the stride is
+    the value to edit."""
+    todo, seen = [r], set()
+    while todo and len(seen) < limit:
+        cur = todo.pop(0)
+        if cur.node.name in seen:
+            continue
+        seen.add(cur.node.name)
+        for w in cur.windows:
+            if w is None or w.kernel is None or w.stride is None:
+                continue
+            try:
+                ext, st = int(w.span) + 1, int(w.stride)
+            except TypeError:
+                continue
+            if 1 < ext < st or ext == 1 and st > 2:
+                return cur, st, ext
+        for t in cur.node.inputs:
+            p = ctx.producer(t) if t else None
+            if p is not None and p.node.name not in seen:
+                todo.append(p)
+    return None
+
+
+def _blame_stride(ctx, rule, r, msg, arg=None):
+    """The finding for ``r``, moved to an upstream stride that skips pixels when there is
+    one (with ``r`` as a related location)."""
+    sus = skipping_stride(ctx, r)
+    if sus is None or sus[0] is r and arg == "stride":
+        return ctx.finding(rule, r, msg, arg=arg)
+    s, st, ext = sus
+    loc = r.node.loc or r.node.call_loc
+    rel = [(loc, f"{r.node.name!r} is where it fails")] if loc is not None and s is not r else []
+    return ctx.finding(rule, s, f"{msg}; {ctx.describe(s)} moves its {ext}-wide window by {st}, skipping pixels",
+                       arg="stride", related=rel)
+
+
 def _at(ctx):
     return f"at {ctx.at()}" if ctx.has_size else "at every input size"
 
@@ -354,7 +396,7 @@ class SpatialCollapse(Rule):
         more = len({x[0].node.name for x in items}) - 1
         if more > 0:
             msg += f" ({more} later layer{'s' if more > 1 else ''} collapse too)"
-        yield ctx.finding(self, r, msg + smallest, arg="kernel_size")
+        yield _blame_stride(ctx, self, r, msg + smallest, arg="kernel_size")
 
 
 @rule
@@ -442,8 +484,8 @@ class BranchMismatch(Rule):
                 f = ctx.fits([c for _, c in issues(ctx).get(self.code, []) if not isinstance(c, Problem)],
                              {s.name for s in item.rel.free_symbols})
                 fits = f"; they match at {f}" if f else ""
-            yield ctx.finding(self, r, f"{ctx.describe(r)} joins branches of incompatible shapes "
-                                       f"{' and '.join(shapes)}{where}{fits}")
+            yield _blame_stride(ctx, self, r, f"{ctx.describe(r)} joins branches of incompatible shapes "
+                                              f"{' and '.join(shapes)}{where}{fits}")
 
 
 @rule
