@@ -20,6 +20,8 @@ of the node it is counted at. Costs are those of every node inside the subtree.
 """
 from __future__ import annotations
 
+import os
+
 from collections import defaultdict
 
 import sympy as sp
@@ -143,7 +145,7 @@ def _tree(graph, report):
             macs=_sum([*(r.macs for r in mine), *(k.macs for k in kid_infos)]),
             flops=_sum([*(r.flops for r in mine), *(k.flops for k in kid_infos)]),
             complete=all(r.status == "ok" for r in mine) and all(k.complete for k in kid_infos),
-            loc=str(loc) if loc is not None else None,
+            loc=_shown(loc),
             call_loc=_call_loc(graph, p),
         )
     return {p: out[p] for p in order}
@@ -156,8 +158,21 @@ def _calls(graph, path, nodes):
 
 
 def _call_loc(graph, path):
-    loc = graph.module_calls.get(path)
-    return str(loc) if loc is not None else None
+    return _shown(graph.module_calls.get(path))
+
+
+def _shown(loc):
+    """``path:line:col`` with the path relative to the working directory when it lies under it
+    (as the user named the model), so reports read the same on every checkout."""
+    if loc is None:
+        return None
+    text = str(loc)
+    path = getattr(loc, "path", None)
+    if path and os.path.isabs(path):
+        rel = os.path.relpath(path)
+        if not rel.startswith(".."):
+            text = f"{rel}:{loc.line}:{loc.col}"
+    return text
 
 
 def _source_outputs(graph):
