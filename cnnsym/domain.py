@@ -225,13 +225,13 @@ def _search(ok, names, start, groups, divisors=()):
     # from the bindings, then from all ones (sums such as past + new sequence length = 18
     # are out of reach of one coordinate while the other sits at 224)
     for origin in (start, {**start, **{m: 1 for g in groups for m in g}}):
-        found = _ascend(ok, names, start, groups, dict(origin))
+        found = _ascend(ok, names, start, groups, dict(origin), cands)
         if found:
             return found
     return None
 
 
-def _ascend(ok, names, start, groups, point):
+def _ascend(ok, names, start, groups, point, cands=()):
     import numpy as np  # domain scans only: imported on use (start-up time, issue 12)
     axis = np.arange(1, LIMIT + 1)
     for _ in range(4 * len(groups)):
@@ -252,8 +252,37 @@ def _ascend(ok, names, start, groups, point):
         if bool(ok(**{m: point[m] for m in names})[0]):
             return {m: point[m] for g in groups for m in g}
         if not improved:
-            return None
+            # a plateau for single moves: two sums tied to each other and to a constant
+            # (a + b = 18 and c + d = a + b) need two groups moved at once
+            moved = _pair_move(ok, names, groups, point, cands) if len(groups) <= PAIR_GROUPS else None
+            if moved is None:
+                return None
+            point.update(moved)
     return None
+
+
+PAIR_GROUPS = 12  # pair moves cost groups^2/2 scans of LIMIT x candidates points
+
+
+def _pair_move(ok, names, groups, point, cands):
+    """The joint move of two groups (one over every size, the other over the candidates)
+    that holds the most constraints, when it holds more than now; else None."""
+    import numpy as np  # domain scans only: imported on use (start-up time, issue 12)
+    axis = np.arange(1, LIMIT + 1)
+    cur = int(ok(count=True, **{m: point[m] for m in names})[0])
+    grid_a, grid_b = (g.ravel() for g in np.meshgrid(axis, np.asarray(sorted(cands)), indexing="ij"))
+    best = None
+    for i, ga in enumerate(groups):
+        for gb in groups[i + 1:]:
+            for first, second in ((ga, gb), (gb, ga)):
+                vals = {m: point[m] for m in names}
+                vals.update({m: grid_a for m in first})
+                vals.update({m: grid_b for m in second})
+                held = ok(count=True, **vals)
+                k = int(np.argmax(held))
+                if held[k] > cur and (best is None or held[k] > best[0]):
+                    best = (int(held[k]), {**{m: int(grid_a[k]) for m in first}, **{m: int(grid_b[k]) for m in second}})
+    return None if best is None else best[1]
 
 
 def _groups(report, free):
@@ -291,6 +320,7 @@ def _divisors_of_constants(report):
             if 1 < v <= LIMIT:
                 out.update(d for d in range(1, int(v ** 0.5) + 1) if v % d == 0)
                 out.update(v // d for d in range(1, int(v ** 0.5) + 1) if v % d == 0)
+                out.update((v - 1, v + 1))  # sums that must make v (past + one new = v)
     return out
 
 

@@ -262,16 +262,8 @@ def run_all(cases, variants=VARIANTS):
 # Open problems outside this suite's fixes, each named with its owner's area: listed so
 # they stay visible, checked so that nothing else joins them silently.
 KNOWN_OPEN = {
-    # detail substring -> why it is still open
-    # free_unbound, the expanded Attention functions with past and present (6 cases): the
-    # graph is valid at the case's sizes (the bound variants match), but domain.py's
-    # coordinate ascent stalls on a plateau: past + new length = 18 at an Add, tied to the
-    # value cache's own sum by an Expand, so moving one sum alone never holds more
-    # constraints. It found a point before only because the old Max() broadcast form put
-    # 17 among its candidates; the fix belongs in domain._ascend (sideways moves, or
-    # groups for two sums that must agree)
-    "no valid binding found: Add inputs must agree on axis 2 (S0_2 vs 4) or the first be 1 (node 'Add_57')":
-        "domain search: plateau on two tied sums (domain.py)",
+    # detail substring -> why it is still open (none: the expanded-Attention free_unbound
+    # cases, two sums tied to each other and to a constant, are found by domain's pair moves)
 }
 
 
