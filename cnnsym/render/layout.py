@@ -146,3 +146,22 @@ def camel_width(word: str) -> int:
     """The longest CamelCase word of ``word``: the narrowest :func:`fold_word` keeps whole."""
     pieces = _CAMEL.findall(word) or [word]
     return max(len(p) for p in pieces)
+
+
+def column_floors(heads, natural, body, folded: str) -> dict:
+    """The narrowest each column after the first may get when a table must fit a width:
+    formulas 24, the ``folded`` column (op or type names) its widest CamelCase word, the
+    output shape 14, numbers 10 (never under the header). ``body``: (cells, style) rows."""
+    floors = {}
+    for i, h in enumerate(heads):
+        if not i:
+            continue
+        if h.endswith("formula"):
+            floors[i] = max(len(h), 24)
+        elif h == folded:
+            floors[i] = max([len(h)] + [camel_width(c[i]) for c, _ in body])
+        elif h == "output":
+            floors[i] = max(len(h), min(natural[i], 14))
+        else:
+            floors[i] = max(len(h), min(natural[i], 10))
+    return floors

@@ -16,7 +16,7 @@ from collections import Counter
 from .common import (MAX_LISTED, STATUS_MARK, STATUS_TEXT, _inputs_text, _symbols_text, _val_cell,
                      bindings_text, constraints_shown, convention_line, node_rows, partial_note,
                      rel_str, rf_parts, smallest_items, to_str, totals_rows)
-from .layout import ELLIPSIS, camel_width, compact_name, cut_left, fold_word, unique_width, wrap
+from .layout import ELLIPSIS, column_floors, compact_name, cut_left, fold_word, unique_width, wrap
 from .modtree import DEFAULT_DEPTH, module_rows, view_of
 from .registry import RenderOptions, register_format
 from .table_modules import module_table
@@ -78,15 +78,7 @@ def _node_table(report, rows, width, wide, out):
     widths = list(natural)
     # the narrowest each column may get, in the order the columns give way
     floors = {0: unique_width([c[0] for c, _ in body], len("node"))}
-    for i, h in enumerate(heads):
-        if h.endswith("formula"):
-            floors[i] = max(len(h), 24)
-        elif h == "op":
-            floors[i] = max([len(h)] + [camel_width(c[i]) for c, _ in body])
-        elif h == "output":
-            floors[i] = max(len(h), min(natural[i], 14))
-        elif i:
-            floors[i] = max(len(h), min(natural[i], 10))
+    floors.update(column_floors(heads, natural, body, "op"))
     order = [i for i, h in enumerate(heads) if h.endswith("formula")] + [0, 1, 2] \
         + [i for i, h in enumerate(heads) if h in NUMERIC] + [-1]
 

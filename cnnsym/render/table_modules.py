@@ -7,7 +7,7 @@ the output's memory and receptive field. ``--sort macs --top K`` lists the hot s
 from __future__ import annotations
 
 from .common import _val_cell, rf_parts, to_str
-from .layout import camel_width, cut_left, fold_word, unique_width, wrap
+from .layout import column_floors, cut_left, fold_word, unique_width, wrap
 
 GAP = 2
 INDENT = 2
@@ -56,15 +56,7 @@ def module_table(rows, width, wide, out, *, flat=False) -> set:
     paths = [c[0][1] for c, _ in body]
     uw = unique_width(paths, 4)
     floors = {0: max([len("module")] + [c[0][0] + min(len(c[0][1]), uw) for c, _ in body])}
-    for i, h in enumerate(heads):
-        if h.endswith("formula"):
-            floors[i] = max(len(h), 24)
-        elif h == "type":
-            floors[i] = max([len(h)] + [camel_width(c[i]) for c, _ in body])
-        elif h == "output":
-            floors[i] = max(len(h), min(natural[i], 14))
-        elif i:
-            floors[i] = max(len(h), min(natural[i], 10))
+    floors.update(column_floors(heads, natural, body, "type"))
     # what gives way first: formulas, then the gap between columns, then shapes and
     # numbers, then the type column (folded between CamelCase words), then names (cut from
     # the left, to their distinct width, then further)
