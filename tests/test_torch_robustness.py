@@ -223,3 +223,27 @@ def test_debug_mode_keeps_the_traceback_of_a_defect(tmp_path, monkeypatch):
         """)
     with pytest.raises(AssertionError, match="simulated defect"):
         load_source(f"{p}::Net")
+
+
+def test_children_set_and_read_through_dunder_attrs():
+    """``self.__setattr__(name, m)`` / ``self.__getattr__(name)`` (DLA-style trees) were not
+    followed: the model was reported incomplete. torch executing the fixture is the oracle."""
+    torch = pytest.importorskip("torch")
+    import os
+
+    import cnnsym
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, "fixtures", "torch", "dynamic_attrs.py")
+    spec = importlib.util.spec_from_file_location("dynamic_attrs_fixture", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # the test runs it; cnnsym only reads it
+    net = mod.Net().eval()
+    rep = cnnsym.analyze(f"{path}::Net", input="1x3xHxW")
+    assert rep.complete and not rep.warnings
+    assert rep.values["params.trainable"] == sum(p.numel() for p in net.parameters())
+    assert rep.values["params.buffers"] == sum(b.numel() for b in net.buffers())
+    for h, w in [(33, 20), (64, 64)]:
+        want = tuple(net(torch.zeros(1, 3, h, w)).shape)
+        b = {**rep.bindings, "H": h, "W": w}
+        assert tuple(rep.evaluate(d, b) for d in rep.tensors[rep.outputs[0]].shape) == want

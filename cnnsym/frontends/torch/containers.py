@@ -105,6 +105,18 @@ def _add_module(it, m, a, k, s):
 MODULE_METHODS.register("register_module")(_add_module)
 
 
+@MODULE_METHODS.register("__setattr__")
+def _module_setattr(it, m, a, k, s):
+    """``self.__setattr__('level_%d' % i, subtree)``: the same as ``setattr(self, ...)``."""
+    it.setattr(m, a[0], a[1], s)
+
+
+@MODULE_METHODS.register("__getattr__")
+def _module_getattr(it, m, a, k, s):
+    """``self.__getattr__('level_%d' % i)``: the same as ``getattr(self, ...)``."""
+    return it.getattr(m, a[0], s)
+
+
 @MODULE_METHODS.register("register_buffer")
 def _register_buffer(it, m, a, k, s):
     name = a[0]
