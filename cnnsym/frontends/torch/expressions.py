@@ -124,7 +124,7 @@ class Expressions:
 
     @EXPRESSIONS.register([cst.Set])
     def _set(self, e, frame):
-        return self._list(e, frame)
+        return OPS.make_set(self, self._list(e, frame))
 
     @EXPRESSIONS.register([cst.Dict])
     def _dict(self, e, frame):
@@ -154,9 +154,13 @@ class Expressions:
         run(e.for_in)
         return tuple(out) if kind == "tuple" else out
 
-    @EXPRESSIONS.register([cst.ListComp, cst.SetComp])
+    @EXPRESSIONS.register([cst.ListComp])
     def _listcomp(self, e, frame):
         return self._comp(e, frame, "list")
+
+    @EXPRESSIONS.register([cst.SetComp])
+    def _setcomp(self, e, frame):
+        return OPS.make_set(self, self._comp(e, frame, "list"))
 
     @EXPRESSIONS.register([cst.DictComp])
     def _dictcomp(self, e, frame):

@@ -11,6 +11,7 @@ import sympy as sp
 
 from . import consts
 from .emit import build_loc, call_func, call_site_loc, node_name, unknown_node
+from .pystdlib import stdlib
 from .registry import BUILTINS, FUNCS, LAYERS, OPS, TORCH_CTORS
 from .values import (NS, ArgParser, Builtin, Module, Namespace, Param, Partial, Stop, Tensor, TorchClass, Unknown,
                      norm, ntuple_class, num)
@@ -59,6 +60,9 @@ def _numpy(path, name):
 
 
 def _resolve(it, path):
+    v = stdlib(it, path)
+    if v is not None:
+        return v
     parts = path.split(".")
     head = parts[0]
     last = parts[-1]

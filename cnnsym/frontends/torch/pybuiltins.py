@@ -7,6 +7,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import consts
+from .pystdlib import container_method, make_set
 from .registry import BUILTINS, OPS
 from .values import (MAX_LOOP, NS, ArgParser, BoundMethod, Builtin, Gen, Module, Obj, Partial, Stop, Super, Tensor,
                      TorchClass, Unknown, UserClass, UserFunction, dict_key, norm, num)
@@ -89,11 +90,7 @@ def _tuplef(it, a, k, s):
 
 @BUILTINS.register("set")
 def _setf(it, a, k, s):
-    out = []
-    for x in (it.iterate(a[0]) if a else []):
-        if not any(it._eq(x, y) for y in out):
-            out.append(x)
-    return out
+    return make_set(it, it.iterate(a[0]) if a else [])
 
 
 @BUILTINS.register("dict")
@@ -319,6 +316,9 @@ BUILTINS.register("Ellipsis")(Ellipsis)
 
 @OPS.register()
 def python_attr(it, obj, name):
+    m = container_method(obj, name)
+    if m is not None:
+        return m
     if isinstance(obj, list):
         if name == "append":
             return Builtin(name, lambda it_, a, k, s: obj.append(a[0]))

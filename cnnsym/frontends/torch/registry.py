@@ -25,6 +25,7 @@ Tables:
 - ``TORCH_CTORS``: ``torch.zeros``-style constructors -> ``f(it, args, kwargs, node)``.
 - ``BUILTINS``: Python builtin name -> :class:`~.values.Builtin`.
 - ``EXPRESSIONS``: libcst expression type -> ``evaluate(interp, node, frame)``.
+- ``STDLIB``: standard-library dotted names -> value (:mod:`.pystdlib`).
 - ``OPS``: the operations the interpreter delegates to the torch semantics, by function
   name (``OPS.tensor_binop(it, ...)``).
 """
@@ -137,3 +138,4 @@ TORCH_CTORS = Registry("torch tensor constructors")
 BUILTINS = Registry("Python builtins", _make_builtin)
 EXPRESSIONS = Registry("expression evaluators")
 OPS = Registry("torch semantics operations")
+STDLIB = Registry("standard-library names (dotted path -> value)")

@@ -161,7 +161,12 @@ class Semantics:
                 r = OPS.container_contains(self, b, a)
             else:
                 try:
-                    r = dict_key(a) in b if isinstance(b, dict) else any(self._eq(a, x) for x in b)
+                    if isinstance(b, str):
+                        if not isinstance(a, str):
+                            raise Stop(f"`in <str>` needs a string on the left, not {type(a).__name__}")
+                        r = a in b  # a substring test
+                    else:
+                        r = dict_key(a) in b if isinstance(b, dict) else any(self._eq(a, x) for x in b)
                 except TypeError:
                     raise Stop("`in` on a value that is not a container")
             return r if op == "In" else not r
@@ -225,7 +230,7 @@ class Semantics:
         if isinstance(obj, dict):
             k = dict_key(key)
             if k not in obj:
-                raise Stop(f"key {k!r} not in dict")
+                return OPS.dict_missing(self, obj, k)
             return obj[k]
         if isinstance(obj, Module):
             return OPS.container_getitem(self, obj, key)
@@ -376,6 +381,8 @@ class Semantics:
     def setattr(self, obj, name, v, node):
         if isinstance(obj, Module):
             OPS.module_setattr(self, obj, name, v)
+        elif isinstance(obj, FileScope):
+            obj.globals[name] = v  # mod.__all__ = [...] on a module object
         elif isinstance(obj, (Obj, NS)):
             obj.attrs[name] = v
         elif isinstance(obj, (Tensor, Param)):
@@ -437,38 +444,8 @@ class Semantics:
         return obj
 
     def dataclass_init(self, obj, classes, args, kwargs):
-        """The __init__ a dataclass or NamedTuple class gets: arguments fill the annotated
-        fields in order (bases first), the rest keep their class-level defaults; then
-        ``__post_init__``."""
-        fields = []
-        for c in reversed(classes):
-            if not isinstance(c, UserClass) or c.node is None:
-                continue
-            for stmt in c.node.body.body:
-                if isinstance(stmt, cst.SimpleStatementLine):
-                    for s in stmt.body:
-                        if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name) and \
-                                "ClassVar" not in cst.Module([]).code_for_node(s.annotation.annotation):
-                            if s.target.value not in fields:
-                                fields.append(s.target.value)
-        if len(args) > len(fields):
-            raise Stop(f"{obj.cls.name}() takes {len(fields)} fields, {len(args)} given")
-        attrs = obj.attrs if isinstance(obj, Obj) else None
-        for i, n in enumerate(fields):
-            if i < len(args):
-                v = args[i]
-            elif n in kwargs:
-                v = kwargs[n]
-            else:
-                continue  # the class-level default (read through the class)
-            if attrs is not None:
-                attrs[n] = v
-            else:
-                self.setattr(obj, n, v, None)
-        post = next((c.ns["__post_init__"] for c in obj.cls.mro() if isinstance(c, UserClass)
-                     and "__post_init__" in c.ns), None)
-        if isinstance(post, UserFunction):
-            self.call_function(post, [obj], {}, None)
+        """The __init__ a dataclass or NamedTuple class gets (:mod:`.pystdlib`)."""
+        return OPS.dataclass_init(self, obj, classes, args, kwargs)
 
     def call_function(self, f: UserFunction, args, kwargs, node):
         active = self.active.get(f.node, 0)

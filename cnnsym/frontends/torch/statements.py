@@ -302,8 +302,31 @@ class Statements:
             elif dn == "property":
                 kind = "property"
         f = UserFunction(node, frame.scope, frame if frame.func is not None else None, owner, kind)
-        frame.locals[node.name.value] = f
+        frame.locals[node.name.value] = f = self.decorate(node, f, frame)
         return f
+
+    def decorate(self, node, obj, frame):
+        """Decorators written in the project or a library read as source are applied (a
+        registry decorator such as ``@register_model`` records the function and returns
+        it); what the interpreter knows by name only (``@torch.jit.script``,
+        ``@functools.wraps``, ``@staticmethod``) leaves the function as defined."""
+        for d in reversed(node.decorators):
+            if isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod", "property"):
+                continue
+            try:
+                fn = self.eval(d.decorator, frame)
+            except Stop:
+                continue
+            if not isinstance(fn, UserFunction) or isinstance(fn.node, cst.Lambda):
+                continue
+            self.site_stack.append((frame.scope, d))
+            try:
+                obj = self.call(fn, [obj], {}, d.decorator)
+            except Stop as e:
+                self.diag(f"decorator {fn.name} not followed ({e}); the {node.name.value} defined is used")
+            finally:
+                self.site_stack.pop()
+        return obj
 
     def define_class(self, node, frame):
         bases = [self.eval(a.value, frame) for a in node.bases if not a.keyword]
@@ -320,7 +343,7 @@ class Statements:
                 self.site_stack.append((frame.scope, s))
                 self.diag(f"class {c.name}: {e}")
                 self.site_stack.pop()
-        frame.locals[c.name] = c
+        frame.locals[c.name] = c = self.decorate(node, c, frame)
         return c
 
     def assign(self, target, v, frame):
