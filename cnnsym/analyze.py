@@ -12,7 +12,7 @@ import sympy as sp
 from . import domain as dom
 from . import modules as _modules
 from .errors import InputError, ShapeError, BindingError
-from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision
+from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision, req_dim
 from .ops import UNKNOWN_OPERAND, lookup, numel
 from .receptive import RF, join
 from .report import (Constraint, InitializerInfo, NodeResult, Problem, Report, TensorInfo, evaluate,  # noqa: F401
@@ -58,6 +58,8 @@ def _substitute_values(graph: Graph, subst: dict):
     for init in graph.initializers.values():
         if init.value and any(isinstance(v, sp.Basic) and v.free_symbols for v in init.value):
             init.value = tuple(as_expr(v).xreplace(subst) for v in init.value)
+    graph.requires = [replace(r, rel=r.rel.xreplace(subst)) if r.rel.free_symbols & set(subst) else r
+                      for r in getattr(graph, "requires", ())]
 
 
 def toposort(graph: Graph):
@@ -291,6 +293,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 const.add(o)
 
     _cross_check(graph, tensors, warnings)
+    _requirements(graph, tensors, results, constraints, seen_cons, errors, problems)
     unacc = [{"op": op, "domain": d or "ai.onnx", "count": len(names), "nodes": names}
              for (op, d), names in unaccounted.items()]
     for u in unacc:
@@ -339,6 +342,38 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
                     initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
     return replace(report, modules=_modules.build(graph, report))  # the module tree (cnnsym/modules.py)
+
+
+def _requirements(graph, tensors, results, constraints, seen_cons, errors, problems):
+    """A frontend's own size rules (``Graph.requires``), on the shapes derived here: a
+    constraint like an op's, a problem where it fails at every size. Skipped where a tensor
+    it names has no known shape (that node is already unresolved or in error)."""
+    by_name = {r.node.name: r for r in results}
+    for req in getattr(graph, "requires", ()):
+        sub = {}
+        for i, t in enumerate(req.tensors):
+            info = tensors.get(t)
+            if info is None or info.shape is None:
+                sub = None
+                break
+            sub.update({req_dim(i, ax): d for ax, d in enumerate(info.shape)})
+        if sub is None:
+            continue
+        rel = req.rel.xreplace(sub) if sub else req.rel
+        if any(s.name.startswith("_req") for s in getattr(rel, "free_symbols", ())):
+            continue  # names an axis the tensor does not have: the rule does not apply
+        res = by_name.get(req.node)
+        if rel is sp.false or rel is False:
+            errors.append(f"node {req.node!r}: {req.reason}")
+            problems.append(Problem(req.node, res.node.op_type if res else "", req.reason, req.kind))
+            if res is not None and res.status == "ok":
+                res.status, res.message = "error", req.reason
+            continue
+        if rel is sp.true or rel is True or rel in seen_cons:
+            continue
+        seen_cons.add(rel)
+        if not dom.always_true(rel):
+            constraints.append(Constraint(rel, req.reason, req.node, req.kind))
 
 
 _NOT_CONSTANT = ("Random", "Bernoulli", "Multinomial")

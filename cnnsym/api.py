@@ -71,24 +71,27 @@ def bindings_of(value) -> dict:
     return parse_bindings(list(value))
 
 
-def load(model, *, symbolic=(), name=None) -> Graph:
+def load(model, *, symbolic=(), name=None, input=None) -> Graph:
     """The Graph of ``model``: an ONNX path, an ``onnx.ModelProto``, a source spec
-    (``net.py::Net(3)``), or PyTorch source text (pick the model with ``name=``)."""
+    (``net.py::Net(3)``), or PyTorch source text (pick the model with ``name=``). ``input``
+    (as :func:`inputs_of` takes it): a source model's forward is followed on those shapes,
+    not on a rank guessed from its first layer."""
+    inputs = inputs_of(input)
     if hasattr(model, "SerializeToString") and hasattr(model, "graph"):
-        return _from_temp(model.SerializeToString(), "model.onnx", "<ModelProto>", symbolic, None, "wb")
+        return _from_temp(model.SerializeToString(), "model.onnx", "<ModelProto>", symbolic, None, "wb", inputs)
     if isinstance(model, os.PathLike):
         model = os.fspath(model)
     if not isinstance(model, str):
         raise InputError(None, f"cannot analyse a {type(model).__name__}: give a path, a ModelProto, a "
                                f"'file.py::Net' spec or source text")
     if "\n" in model:  # source text: paths and specs are one line
-        return _from_temp(model, "model.py", "<source>", symbolic, name, "w")
+        return _from_temp(model, "model.py", "<source>", symbolic, name, "w", inputs)
     if name is not None and "::" not in model and model.endswith(".py"):
         model = f"{model}::{name}"
-    return load_any(model, symbolic=symbolic)
+    return load_any(model, symbolic=symbolic, inputs=inputs)
 
 
-def _from_temp(data, filename, shown, symbolic, name, mode):
+def _from_temp(data, filename, shown, symbolic, name, mode, inputs=None):
     with tempfile.TemporaryDirectory(prefix="cnnsym-") as d:
         path = os.path.join(d, filename)
         with open(path, mode) as f:
@@ -104,7 +107,7 @@ def _from_temp(data, filename, shown, symbolic, name, mode):
                                             f"choose one with name=")
                 name = names[0]
             spec = f"{path}::{name}"
-        graph = load_any(spec, symbolic=symbolic)
+        graph = load_any(spec, symbolic=symbolic, inputs=inputs)
     graph.path = shown
     return graph
 
@@ -116,7 +119,7 @@ def analyze_graph(model, *, input=None, bind=None, symbolic=(), name=None, stric
     the Report's warnings say which were folded and why the others were kept."""
     overrides = inputs_of(input)
     bindings = bindings_of(bind)
-    graph = load(model, symbolic=symbolic, name=name)
+    graph = load(model, symbolic=symbolic, name=name, input=overrides)
     apply_inputs(graph, overrides)
     if fold_bn:
         graph = fold_batchnorm(graph)[0]

@@ -110,6 +110,37 @@ class Node:
         return f"node {self.name!r} ({self.op_type})"
 
 
+REQUIREMENT = "requirement"  # Constraint.kind of a frontend's requirement (lint: CNS100, its reason as stated)
+
+
+def req_dim(i: int, ax: int):
+    """Placeholder for axis ``ax`` of the ``i``-th tensor a :class:`Requirement` names: the
+    analysis replaces it by that tensor's dim as it derives it (after --input)."""
+    return sp.Symbol(f"_req{i}_{ax}", integer=True, nonnegative=True)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A size rule a frontend states that is not a consequence of any op's shape function:
+    what the framework's own kernel refuses although the exported graph would run (torch's
+    GroupNorm needs more than one value per group, circular padding at most the size, ...).
+
+    ``rel``: a sympy relational over the model's symbols and over :func:`req_dim`
+    placeholders of the tensors named in ``tensors`` (their shapes as the analysis derives
+    them); ``reason``: what must hold, worded as a condition ("circular padding 2 needs
+    size >= 2 along axis 3"); ``node``: the node it belongs to (findings, explain);
+    ``loc``: the source line. The analysis adds it to the report's constraints (the
+    valid-size domain, check, verify and lint's CNS1xx see it), or to its problems when it
+    fails at every size."""
+
+    rel: Any
+    reason: str
+    node: str = ""
+    tensors: tuple = ()
+    loc: Optional["SourceLoc"] = None
+    kind: str = REQUIREMENT
+
+
 @dataclass
 class Initializer:
     name: str
@@ -172,6 +203,9 @@ class Graph:
     # source frontend: script globals not determined statically (a required argument, a value
     # from a data set), used as free symbols named after them: name -> why
     free_symbols: dict = field(default_factory=dict)
+    # size rules a frontend states beyond its ops' shape functions (Requirement), e.g. a
+    # torch kernel's own checks: the analysis turns them into constraints
+    requires: list = field(default_factory=list)
 
     @property
     def opset(self) -> int:

@@ -14,8 +14,10 @@ are threaded when the text is written, so any block or layer can be dropped (shr
 The property (:func:`check`), with torch as the oracle:
 
 - the report is complete and its parameters and buffers are torch's;
-- at each drawn size: torch raises (or some module output is empty) <=> cnnsym has a
-  violated constraint there (``cnnsym.domain.violated``);
+- at each drawn size: torch raises <=> cnnsym has a violated constraint there
+  (``cnnsym.domain.violated``); where some tensor torch computes is empty (a slice of an
+  axis of 1: torch runs on, a mean of nothing is NaN), cnnsym may exclude the size or give
+  the same empty shapes;
 - where both run: the output shape and every named module's output shape (forward hooks
   on ``named_modules()``, first call) equal cnnsym's formulas (``Report.modules``)
   evaluated there.
@@ -37,23 +39,11 @@ MAX_SIZE = {1: 160, 2: 48, 3: 14}
 ACTS = ("nn.ReLU(inplace=True)", "nn.LeakyReLU(0.1)", "nn.GELU()", "nn.SiLU()", "nn.Hardswish()",
         "nn.Sigmoid()", "nn.Tanh()", "nn.ReLU6()")
 
-# Size rules of torch's own kernels that the exported ONNX graph does not have, so cnnsym's
-# op semantics (ONNX) do not state them; found by this fuzzer. The analysis has no way yet
-# for a frontend to add a constraint of its own (see the report of issue 13 item 6), so
-# these sizes are counted apart (Stats.torch_only), never as agreement.
-TORCH_ONLY = (
-    "Padding value causes wrapping around more than once",  # circular pad needs pad <= size
-    "Expected more than 1 spatial element",  # InstanceNorm with input statistics needs > 1 element
-    "doesn't match the broadcast shape",  # x += y: y broadcast must not grow x (exported as a plain Add)
-    "Expected more than 1 value per channel",  # GroupNorm (eval too): N * C/G * spatial > 1
-    "smaller than kernel size",  # avg/max_pool3d: input >= kernel per axis even where ceil_mode gives 1
-)
-# Sizes where cnnsym's own op (not torch-only) misses a rule: reported to the ops owner,
-# counted apart (Stats.known_gap) until fixed there. AdaptiveAveragePool/AdaptiveMaxPool
-# (cnnsym/ops/torch_ops.py) accept an empty input axis; torch refuses it.
-KNOWN_GAPS = (
-    "Expected input to have non-zero size for non-batch dimensions",
-)
+# Size rules of torch's own kernels that the exported ONNX graph does not have (circular
+# pad <= size, GroupNorm's one value per group, avg_pool3d's input >= kernel, ``a += b``
+# not growing ``a``, ...), found by this fuzzer, are stated by the source frontend as
+# graph.Requirement (cnnsym/frontends/torch/requires.py) and compared like any other rule:
+# no size is counted apart.
 
 
 class Mismatch(AssertionError):
@@ -70,9 +60,8 @@ class Stats:
     invalid: int = 0
     modules: int = 0
     never_valid: int = 0  # models cnnsym finds invalid at every size (torch agreed at each size tried)
-    torch_only: int = 0  # sizes torch refuses by a rule listed in TORCH_ONLY (not in cnnsym's domain yet)
-    known_gap: int = 0  # sizes cnnsym's op semantics wrongly allow, listed in KNOWN_GAPS
-    rank_refused: int = 0  # --input rank differs from the rank the first layer implies (refused)
+    empty_excluded: int = 0  # sizes where torch computes an empty tensor and cnnsym excludes the size
+    identity: int = 0  # models whose forward is the identity in eval mode (cnnsym: "no operations", refused)
 
 
 STATS = Stats()
@@ -432,8 +421,32 @@ def build_torch(text):
     return ns["Net"]().eval()
 
 
-def run_torch(model, shape):
-    """(output shape or None, error or None, {module path: first output shape})."""
+def _empty_watch():
+    """A torch function mode noting whether any tensor computed in it is empty (a slice of
+    an axis of 1, a mean over nothing): ``.empty`` is the first such function's name."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    class Watch(TorchFunctionMode):
+        empty = None
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if self.empty is None:
+                for t in (out if isinstance(out, (tuple, list)) else (out,)):
+                    if isinstance(t, torch.Tensor) and t.numel() == 0:
+                        self.empty = getattr(func, "__name__", str(func))
+                        break
+            return out
+
+    return Watch()
+
+
+def run_torch(model, shape, watch=None):
+    """(output shape or None, error or None, {module path: first output shape}); with
+    ``watch`` (:func:`_empty_watch`), the forward runs in it."""
+    import contextlib
+
     import torch
 
     seen, hooks = {}, []
@@ -446,9 +459,10 @@ def run_torch(model, shape):
 
     for name, mod in model.named_modules():
         hooks.append(mod.register_forward_hook(hook(name)))
+    x = torch.randn(*shape)
     try:
-        with torch.no_grad():
-            y = model(torch.randn(*shape))
+        with torch.no_grad(), (watch if watch is not None else contextlib.nullcontext()):
+            y = model(x)
         return tuple(y.shape), None, seen
     except Exception as e:  # noqa: BLE001 - torch refusing the size is the verdict
         return None, e, seen
@@ -524,11 +538,13 @@ def check(case, sizes, stats=STATS, text=None):
     try:
         rep = analyse(case, text)
     except CnnsymError as e:
-        if "dims given but the input has rank" in str(e):
-            # the source frontend takes the input's rank from the first layer (a Linear
-            # here); --input of another rank is refused, one line, not a wrong answer
-            stats.rank_refused += 1
-            return None
+        if "forward produces no operations" in str(e):
+            # eval-mode identity (a Dropout alone): refused in one line, stated; torch must agree
+            shape = (case.batch, case.cin) + (BASE[case.rank],) * case.rank
+            out, err, _ = run_torch(model, shape)
+            if err is None and out == shape:
+                stats.identity += 1
+                return None
         raise Mismatch(f"cnnsym cannot read a model torch builds: {e}", case)
     stats.models += 1
     internal = [w for w in rep.not_followed if any(k in w for k in INTERNAL)]
@@ -567,25 +583,17 @@ def check(case, sizes, stats=STATS, text=None):
                 biggest = 0
             if biggest > 3_000_000:
                 continue
-        out, err, seen = run_torch(model, shape)
-        # an empty tensor is torch's answer, not an error: cnnsym may exclude those sizes
-        # (a window op's output >= 1) or give the same empty shape
-        empty = out is not None and (0 in out or any(s is not None and 0 in s for s in seen.values()))
+        watch = _empty_watch()
+        out, err, seen = run_torch(model, shape, watch)
+        # an empty tensor is torch's answer, not an error (a slice of an axis of 1; a mean of
+        # nothing is NaN): cnnsym may exclude those sizes (a window op's output >= 1, a
+        # global pool's input non-empty) or give the same empty shapes
+        empty = watch.empty is not None or out is not None and (
+            0 in out or any(s is not None and 0 in s for s in seen.values()))
         t_bad = err is not None
-        if bad and empty:
+        if bad and empty and not t_bad:
+            stats.empty_excluded += 1
             t_bad = True
-        if t_bad and not bad and any(k in str(err) for k in TORCH_ONLY):
-            stats.torch_only += 1
-            continue
-        if t_bad and not bad and any(k in str(err) for k in KNOWN_GAPS):
-            stats.known_gap += 1
-            continue
-        if bad and not t_bad and all("must not be empty" in str(getattr(c, "message", ""))
-                                     and "AveragePool" in str(getattr(c, "message", "")) for c in bad):
-            # torch's adaptive average pool to 1 (a mean) and adaptive_avg_pool3d average an
-            # empty input to NaN; cnnsym excludes empty inputs of every global pool
-            stats.torch_only += 1
-            continue
         if t_bad != bool(bad):
             why = (f"torch: {'empty tensor' if empty else str(err).splitlines()[0][:200] if err else 'runs'}; "
                    f"cnnsym: {'; '.join(str(getattr(c, 'message', c))[:160] for c in bad[:3]) or 'valid'}")

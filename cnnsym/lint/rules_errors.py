@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import Example, Rule, rule
 from ..errors import BROADCAST, CHANNELS, FEATURES, SIZE
+from ..graph import REQUIREMENT
 from ..report import Problem
 
 LINEAR = {"Gemm", "MatMul"}
@@ -36,6 +37,8 @@ def _sides(rel):
 
 def _code_of(ctx, r, item):
     op = r.node.op_type
+    if item.kind == REQUIREMENT:  # a frontend's own rule (graph.Requirement): its reason says it all
+        return "CNS100"
     if isinstance(item, Problem):
         kind = item.kind
         if kind == SIZE:

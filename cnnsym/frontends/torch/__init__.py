@@ -69,17 +69,19 @@ def _check_path(path):
         raise InputError(path, "is a directory, not a Python file")
 
 
-def load_source(spec: str, *, symbolic=()) -> "Graph":  # noqa: F821
+def load_source(spec: str, *, symbolic=(), inputs=None) -> "Graph":  # noqa: F821
+    """``inputs``: {forward argument name, or None for the first: dims (ints, names)}, the
+    shapes forward is followed on (else: rank and channels from the first layer)."""
     path, target = split_spec(spec)
     _check_path(path)
     symbolic = [s.strip() for s in (symbolic or ()) if s and s.strip()]
     builder = Builder(path)
     it = Interp(path, builder, symbolic)
     with _one_line_errors(it, path):
-        return _load(it, builder, path, target, symbolic)
+        return _load(it, builder, path, target, symbolic, inputs or {})
 
 
-def _load(it, builder, path, target, symbolic):
+def _load(it, builder, path, target, symbolic, given):
     fs = it.load_file(path)
     it.find_free_globals(fs)
     if target is None:
@@ -97,7 +99,7 @@ def _load(it, builder, path, target, symbolic):
     for name, m in _named_modules(root):
         m.qualname = name
         builder.module_types[name] = (m.type_name, m.loc)
-    inputs, args = _inputs(it, fs, root, path)
+    inputs, args = _inputs(it, fs, root, path, given)
     it.phase = "forward"
     try:
         out = call_module(it, root, args, {}, None)
@@ -206,9 +208,10 @@ def _first_leaf(root):
     return None
 
 
-def _inputs(it, fs, root, path):
-    """One GraphInput per required tensor argument of forward: (N, C, H, W) with C the
-    first layer's in_channels when known, the rank from that layer."""
+def _inputs(it, fs, root, path, given=None):
+    """One GraphInput per required tensor argument of forward: the dims ``given`` for it
+    (--input, by name or None for the first), else (N, C, H, W) with C the first layer's
+    in_channels when known, the rank from that layer."""
     forward = None
     if root.cls is not None:
         for c in root.cls.mro():
@@ -250,6 +253,11 @@ def _inputs(it, fs, root, path):
         else:
             axes = ["N", "C", *SPATIAL.get(rank - 2, tuple(f"d{j}" for j in range(rank - 2)))]
         shape, axis_names, defaulted = [], [], set()
+        dims = (given or {}).get(n, (given or {}).get(None) if i == 0 else None)
+        if dims:  # what the user gives: forward is followed on that rank and those sizes
+            shape = [as_expr(d) if isinstance(d, int) else dim_symbol(d) for d in dims]
+            axis_names = [None if isinstance(d, int) else d for d in dims]
+            axes = ()
         for ax, a in enumerate(axes):
             if ax == 1 and i == 0 and channels is not None and (isinstance(channels, int) or
                                                                  isinstance(channels, sp.Basic)):

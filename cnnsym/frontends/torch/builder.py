@@ -27,6 +27,7 @@ class Builder:
         self.module_types: dict = {}  # named_modules() path -> (type name, SourceLoc)
         self.warnings: list = []
         self.opsets = {"": OPSET, "cnnsym.torch": 1}
+        self.requires: list = []  # torch's own size rules (graph.Requirement), see requires.py
 
     # names -------------------------------------------------------------------
     def unique(self, base: str) -> str:
@@ -126,4 +127,5 @@ class Builder:
         g.module_outputs = self.module_outputs
         g.module_types = self.module_types
         g.module_calls = dict(self.module_calls)
+        g.requires = list(self.requires)
         return g

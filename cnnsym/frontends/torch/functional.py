@@ -4,6 +4,7 @@ activations, convolutions, pooling, ``F.interpolate`` (``Resize``), ``F.pad``, `
 :mod:`.tensor_methods`."""
 from __future__ import annotations
 
+from . import requires
 from .emit import as_tensor, div, ints, rank_of, tup
 from .modules_activation import clip, silu
 from .modules_linear import linear
@@ -159,7 +160,10 @@ def pad(c, x, p, mode="constant", value=0.0):
     ins = [x, c.ints(begins + ends, "pads")]
     if onnx_mode == "constant" and value:
         ins.append(c.scalar(float(value)))
-    return c.emit("Pad", ins, {"mode": onnx_mode})
+    y = c.emit("Pad", ins, {"mode": onnx_mode})
+    if mode == "circular":
+        requires.circular_pad(c, y, x, begins, ends)
+    return y
 
 
 FUNCS.register("pad", "input pad mode='constant' value=None")(

@@ -2,6 +2,7 @@
 torch's parameter shapes (a transposed conv's weight is (in, out/groups, *k))."""
 from __future__ import annotations
 
+from . import requires
 from .emit import div, ints, n_spatial, new_param, tup
 from .registry import LAYERS
 
@@ -42,7 +43,10 @@ class Conv:
         if mode != "zeros" and any(pads):
             onnx_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode, "constant")
             full = [0, 0] + pads[:n] + [0, 0] + pads[n:]
-            x = c.emit("Pad", [x, c.ints(full, "pads")], {"mode": onnx_mode}, suffix="Pad")
+            y = c.emit("Pad", [x, c.ints(full, "pads")], {"mode": onnx_mode}, suffix="Pad")
+            if mode == "circular":
+                requires.circular_pad(c, y, x, full[:n + 2], full[n + 2:])
+            x = y
             pads = [0] * (2 * n)
         ins = [x, m.params["weight"]] + ([m.params["bias"]] if "bias" in m.params else [])
         return c.emit("Conv", ins, {"dilations": d, "group": ints([a["groups"]])[0], "kernel_shape": k, "pads": pads,

@@ -4,7 +4,8 @@ LocalResponseNorm."""
 from __future__ import annotations
 
 from ...graph import INT64
-from .emit import ints, new_param
+from . import requires
+from .emit import ints, n_spatial, new_param
 from .registry import LAYERS
 
 
@@ -43,6 +44,8 @@ class BatchNorm:
         mom = a["momentum"] if a["momentum"] is not None else 0.1
         y = c.emit("BatchNormalization", [x, scale, bias, mean, var],
                    {"epsilon": float(a["eps"]), "momentum": 1.0 - float(mom)})
+        if "running_mean" not in m.buffers:  # batch statistics, in eval mode too
+            requires.batch_norm_batch_stats(c, y, x)
         if "num_batches_tracked" in m.buffers:
             c.b.hold(y.name, m.buffers["num_batches_tracked"])
         return y
@@ -59,6 +62,8 @@ class InstanceNorm:
     def forward(c, m, x):
         scale, bias = _scale_bias(c, m, m.cfg["num_features"])
         y = c.emit("InstanceNormalization", [x, scale, bias], {"epsilon": float(m.cfg["eps"])})
+        if "running_mean" not in m.buffers:  # input statistics (eval mode uses running ones when tracked)
+            requires.instance_norm(c, y, x, n_spatial(m.kind))
         for b in ("running_mean", "running_var", "num_batches_tracked"):
             if b in m.buffers:
                 c.b.hold(y.name, m.buffers[b])
@@ -76,8 +81,10 @@ class GroupNorm:
     @staticmethod
     def forward(c, m, x):
         scale, bias = _scale_bias(c, m, m.cfg["num_channels"])
-        return c.emit("GroupNormalization", [x, scale, bias],
-                      {"epsilon": float(m.cfg["eps"]), "num_groups": ints([m.cfg["num_groups"]])[0]})
+        y = c.emit("GroupNormalization", [x, scale, bias],
+                   {"epsilon": float(m.cfg["eps"]), "num_groups": ints([m.cfg["num_groups"]])[0]})
+        requires.group_norm(c, y, x, m.cfg["num_groups"])
+        return y
 
 
 @LAYERS.register("LayerNorm", "normalized_shape eps=1e-05 elementwise_affine=True bias=True")

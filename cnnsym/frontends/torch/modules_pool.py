@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .emit import ints, n_spatial, tup
+from . import requires
+from .emit import ints, n_spatial, rank_of, tup
 from .registry import LAYERS
 from .values import norm, num
 
 
 def pool(c, x, op, nsp, kernel, stride, padding, dilation=1, ceil_mode=False, count_include_pad=True):
+    if not hasattr(x, "shape"):
+        rank_of(x)  # what an upstream error left unknown: stops with its reason
     kk = tup(kernel, nsp, "kernel_size")
     if any(not isinstance(v, int) for v in kk) and x.shape is not None and stride in (None, [], (), kernel) \
             and all(norm(p) == 0 for p in tup(padding, nsp)):
@@ -29,7 +32,10 @@ def pool(c, x, op, nsp, kernel, stride, padding, dilation=1, ceil_mode=False, co
         attrs["dilations"] = ints(tup(dilation, nsp))
     elif op == "AveragePool":
         attrs["count_include_pad"] = int(bool(count_include_pad))
-    return c.emit(op, [x], attrs)
+    y = c.emit(op, [x], attrs)
+    if op == "AveragePool" and nsp == 3:
+        requires.avg_pool3d(c, y, x, k)
+    return y
 
 
 @LAYERS.register("MaxPool1d MaxPool2d MaxPool3d", "kernel_size stride=None padding=0 dilation=1 return_indices=False "
@@ -72,6 +78,8 @@ class LPPool:
 
 
 def adaptive(c, x, size, op):
+    if not hasattr(x, "shape"):
+        rank_of(x)  # what an upstream error left unknown: stops with its reason (found by the source fuzzer)
     nsp = len(x.shape) - 2 if x.shape is not None else 2
     size = size if isinstance(size, (list, tuple)) else [size]
     size = [norm(s) for s in size]
@@ -79,8 +87,10 @@ def adaptive(c, x, size, op):
         size = size * nsp
     if all(s == 1 for s in size):
         return c.emit("GlobalAveragePool" if op == "avg" else "GlobalMaxPool", [x])
-    return c.emit("AdaptiveAveragePool" if op == "avg" else "AdaptiveMaxPool", [x], {"output_size": size},
-                  domain="cnnsym.torch")
+    y = c.emit("AdaptiveAveragePool" if op == "avg" else "AdaptiveMaxPool", [x], {"output_size": size},
+               domain="cnnsym.torch")
+    requires.adaptive_nonempty(c, y, x, nsp)
+    return y
 
 
 @LAYERS.register("AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d", "output_size", "_AdaptiveAvgPoolNd")
