@@ -225,5 +225,28 @@ def container_setitem(it, m, key, v):
 
 
 @OPS.register()
+def container_delitem(it, m, key):
+    """``del d['fc']``, ``del seq[-1]``, ``del blocks[2:]``: torch renumbers a Sequential's and
+    a ModuleList's remaining children from 0; a ModuleDict keeps its other keys in order."""
+    if m.kind == "ModuleDict":
+        if str(key) not in m.modules:
+            raise Stop(f"ModuleDict has no key {key!r}")
+        del m.modules[str(key)]
+        return
+    items = list(m.modules.values())
+    if isinstance(key, slice):
+        del items[key]
+    else:
+        i = it.concrete_int(key, "index")
+        try:
+            del items[i]
+        except IndexError:
+            raise Stop(f"index {i} out of range for {m.type_name} of length {len(m.modules)}")
+    m.modules.clear()
+    for i, v in enumerate(items):
+        m.modules[str(i)] = v
+
+
+@OPS.register()
 def container_contains(it, m, key):
     return str(key) in m.modules

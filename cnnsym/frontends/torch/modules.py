@@ -74,6 +74,17 @@ def module_setattr(it, m, name, v):
 
 
 @OPS.register()
+def module_delattr(it, m, name):
+    """``del self.fc``: the child, parameter, buffer or attribute is gone (torch's
+    Module.__delattr__), so it is neither counted nor iterated by ``children()``."""
+    for d in (m.modules, m.params, m.buffers, m.attrs, m.cfg):
+        if name in d:
+            del d[name]
+            return
+    raise Stop(f"{m.type_name} has no attribute {name!r} to delete")
+
+
+@OPS.register()
 def module_method(it, m, name):
     def bound(fn):
         return Builtin(name, lambda it_, a, k, s: fn(it_, m, a, k, s))

@@ -245,6 +245,8 @@ class Statements:
             if isinstance(cur, list) and op == "Add":
                 cur.extend(self.iterate(rhs, s.value))
                 v = cur
+            elif isinstance(cur, Module) and cur.kind in ("ModuleList", "Sequential") and op == "Add":
+                v = self.call(OPS.module_method(self, cur, "extend"), [rhs], {}, s)  # __iadd__ extends in place
             else:
                 v = self.binop(op, cur, rhs, s)
                 requires.inplace_broadcast(self.builder, cur, rhs, v, op)  # a tensor written in place
@@ -289,7 +291,7 @@ class Statements:
         elif t in (cst.Assert, cst.Global, cst.Nonlocal):
             return
         elif t is cst.Del:
-            return
+            self.delete(s.target, frame)
         else:
             raise Stop(f"{t.__name__} is not followed")
 
@@ -347,6 +349,41 @@ class Statements:
                 self.site_stack.pop()
         frame.locals[c.name] = c = self.decorate(node, c, frame)
         return c
+
+    def delete(self, target, frame):
+        """``del name``, ``del d[k]``, ``del self.fc``, ``del layers[-1]``: Python's semantics (a
+        deleted child is no longer registered, a deleted key no longer iterated)."""
+        t = type(target)
+        if t is cst.Name:
+            if frame.locals.pop(target.value, _MISSING) is _MISSING:
+                raise Stop(f"name {target.value!r} is not defined")
+        elif t in (cst.Tuple, cst.List):
+            for e in target.elements:
+                self.delete(e.value, frame)
+        elif t is cst.Attribute:
+            obj = self.eval(target.value, frame)
+            name = target.attr.value
+            if isinstance(obj, Module):
+                OPS.module_delattr(self, obj, name)
+            elif isinstance(obj, Unknown):
+                return
+            elif hasattr(obj, "attrs") and isinstance(obj.attrs, dict):
+                obj.attrs.pop(name, None)
+            else:
+                raise Stop(f"del of attribute {name!r} on {type(obj).__name__} is not followed")
+        elif t is cst.Subscript:
+            obj = self.eval(target.value, frame)
+            key = self.eval_slice(target.slice, frame)
+            if isinstance(obj, list):
+                del obj[key if isinstance(key, slice) else self.concrete_int(key)]
+            elif isinstance(obj, dict):
+                del obj[key]
+            elif isinstance(obj, Module) and obj.kind in ("ModuleDict", "ModuleList", "Sequential"):
+                OPS.container_delitem(self, obj, key)
+            else:
+                raise Stop(f"del of an item of {type(obj).__name__} is not followed")
+        else:
+            raise Stop(f"cannot delete {t.__name__}")
 
     def assign(self, target, v, frame):
         t = type(target)
@@ -420,6 +457,10 @@ def assigned_names(stmt):
 
 
 def _assigned_targets(stmt):
+    """What a statement that was not followed may have assigned: its targets, and for a
+    compound statement (a loop, an if, a with, a try) every name bound anywhere in its
+    body, so a value the skipped code would have replaced (``x = layer(x)`` in a loop over
+    something unknown) is unknown afterwards, never silently the value from before."""
     out = []
     if isinstance(stmt, cst.SimpleStatementLine):
         for s in stmt.body:
@@ -427,7 +468,55 @@ def _assigned_targets(stmt):
                 out.extend(t.target for t in s.targets)
             elif isinstance(s, (cst.AnnAssign, cst.AugAssign)):
                 out.append(s.target)
+    elif isinstance(stmt, (cst.For, cst.While, cst.If, cst.With, cst.Try)):
+        names: dict = {}
+        stmt.visit(_NameBindings(names))
+        out.extend(cst.Name(n) for n in names)
     return out
+
+
+class _NameBindings(cst.CSTVisitor):
+    """Names bound by assignments, loop targets and ``with ... as`` in a block (not inside
+    nested functions or classes, which have their own scope)."""
+
+    def __init__(self, names: dict):
+        self.names = names
+
+    def _add(self, t):
+        if isinstance(t, cst.Name):
+            self.names[t.value] = True
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                self._add(e.value)
+        elif isinstance(t, cst.StarredElement):
+            self._add(t.value)
+
+    def visit_FunctionDef(self, node):
+        return False
+
+    def visit_ClassDef(self, node):
+        return False
+
+    def visit_Lambda(self, node):
+        return False
+
+    def visit_Assign(self, node):
+        for t in node.targets:
+            self._add(t.target)
+
+    def visit_AnnAssign(self, node):
+        if node.value is not None:
+            self._add(node.target)
+
+    def visit_AugAssign(self, node):
+        self._add(node.target)
+
+    def visit_For(self, node):
+        self._add(node.target)
+
+    def visit_WithItem(self, node):
+        if node.asname is not None:
+            self._add(node.asname.name)
 
 
 
