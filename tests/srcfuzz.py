@@ -113,7 +113,7 @@ def draw_layer(r, rank):
     if x < 0.42:
         return draw_conv(r, rank, transposed=True)
     if x < 0.55:
-        return {"op": "norm", "kind": r.choice(["bn", "bn", "gn", "in", "in_track"])}
+        return {"op": "norm", "kind": r.choice(["bn", "bn", "gn", "in", "in_track", "bn_batch"])}
     if x < 0.67:
         return {"op": "act", "act": r.choice(ACTS)}
     if x < 0.77:
@@ -130,7 +130,7 @@ def draw_layer(r, rank):
     if x < 0.91 and rank == 2:
         return {"op": "unshuffle", "r": 2}
     if x < 0.95:
-        return {"op": "pad", "kind": r.choice(["Zero", "Reflection", "Replication", "Constant"]),
+        return {"op": "pad", "kind": r.choice(["Zero", "Reflection", "Replication", "Constant", "Circular"]),
                 "p": r.choice([1, 2, (1, 0, 2, 1)])}
     return {"op": r.choice(["dropout", "identity"])}
 
@@ -175,6 +175,8 @@ def draw_func(r, rank):
         return {"kind": "gate"}  # x * torch.sigmoid(x)
     if x < 0.85:
         return {"kind": "chunk", "how": r.choice(["chunk", "split", "gap_scale"])}
+    if x < 0.90:  # in place: x += a mean (never grows x), or a mean += x (grows it unless the axis is 1)
+        return {"kind": "iadd", "grow": r.random() < 0.3, "op": r.choice(["+", "*", "-"])}
     return {"kind": "slice", "step": r.choice([1, 2]), "start": r.choice([0, 1])}
 
 
@@ -219,6 +221,8 @@ def _layer(spec, c, r):
             return f"nn.InstanceNorm{r}d({c}, affine=True)", c
         if k == "in_track":
             return f"nn.InstanceNorm{r}d({c}, track_running_stats=True)", c
+        if k == "bn_batch":  # batch statistics in eval mode too
+            return f"nn.BatchNorm{r}d({c}, track_running_stats=False)", c
         return f"nn.BatchNorm{r}d({c})", c
     if op == "act":
         return spec["act"], c
@@ -355,6 +359,11 @@ def source(case: Case) -> str:
             fwd.append(f"x = F.{b['pool']}_pool{r}d(x, {b['k']}, {b['s']})")
         elif k == "gate":
             fwd.append("x = x * torch.sigmoid(x)")
+        elif k == "iadd":
+            if b["grow"]:
+                fwd += ["y = x.mean(dim=2, keepdim=True)", f"y {b['op']}= x", "x = y"]
+            else:
+                fwd += [f"x {b['op']}= x.mean(dim=2, keepdim=True)"]
         elif k == "slice":
             fwd.append(f"x = x[{_spatial_slice(r, b['start'], b['step'])}]")
     h = case.head
