@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 
 import libcst as cst
-import numpy as np
 import sympy as sp
 
 from ...symbolic import dim_symbol, fdiv, imod
 from . import consts
-from .consts import ConstTensor
+from .consts import ConstTensor, np  # numpy, imported on first use
 from .imports import module_name
 from .registry import OPS
 from .scope import FileScope, Frame
