@@ -69,10 +69,20 @@ def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, 
 
     def run():
         from .. import plugins  # noqa: F401
-        from ..lint import all_rules, selected
-        from ..lint.engine import Options, lint_paths
+        from ..lint.cache import Options, run as cached_run, selection_fingerprint
 
         cfg = load_cfg(config)
+        use_cache = cfg.cache and not no_cache
+        fp = selection_fingerprint(_codes(select) or cfg.select, _codes(extend_select), _codes(ignore), cfg)
+        if use_cache and fmt != "sarif":
+            # nothing changed: every file's findings come from the cache, and neither the
+            # rules nor sympy/libcst are imported (SARIF lists the rules: it loads them)
+            res = cached_run(paths, Options({}, list(inputs) or None, cfg, cache=True, fingerprint=fp))
+            if res is not None:
+                return res, {}, (cfg.strict if strict is None else strict)
+        from ..lint import all_rules, selected
+        from ..lint.engine import lint_paths
+
         if cfg.plugins:
             import os
 
@@ -84,7 +94,7 @@ def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, 
         if unknown:
             raise _Fail(f"no rule matches {', '.join(unknown)} (see `cnnsym rules`)")
         chosen = selected(rules, sel, _codes(extend_select) + list(cfg.extend_select), _codes(ignore) + list(cfg.ignore))
-        opts = Options(chosen, list(inputs) or None, cfg, cache=cfg.cache and not no_cache)
+        opts = Options(chosen, list(inputs) or None, cfg, cache=use_cache, fingerprint=fp)
         if inputs:
             from ..analyze import parse_dims
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
 from .. import plugins
-from ..ops import load_builtin_ops
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -171,6 +170,8 @@ plugins.track("rules", RULES, str, load_builtin_rules)
 
 def all_rules() -> dict:
     """Every rule: built-ins, then plugins (entry points and config)."""
+    from ..ops import load_builtin_ops  # not at the top: a warm `cnnsym lint` reads Finding and no op (issue 12)
+
     load_builtin_rules()
     load_builtin_ops()
     plugins.load_plugins()

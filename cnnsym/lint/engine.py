@@ -20,89 +20,22 @@ file, with the node's name in the message (ONNX has no lines).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
-from dataclasses import dataclass, field
 
 from .. import api
-from .._version import __version__
 from ..analyze import apply_inputs
 from ..errors import CnnsymError, InputError
 from ..parse import parse_bind, parse_dims
-from ..plugins import LOADED
 from . import RULES, Finding
+# the run's light parts (discovery, cache, suppression) live in .cache; named here too
+from .cache import (IGNORE, NOQA, SKIP_DIRS, LintResult, Options, Target, cache_put, cached_file,  # noqa: F401
+                    discover, run, selection_fingerprint, source_line, suppress, suppressed)
 from .context import LintContext, display_path
 
-SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "env", ".env", "node_modules", ".tox", ".nox",
-             "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".cnnsym_cache", "build", "dist"}
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-NOQA = re.compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
-IGNORE = re.compile(r"#\s*cnnsym:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
-
-
-@dataclass
-class Target:
-    spec: str  # path, or path::CALL
-    path: str
-    kind: str  # "onnx" | "torch"
-    explicit: bool = False  # named by the user (FILE::CALL): a failure is an input error
-
-
-@dataclass
-class LintResult:
-    findings: list = field(default_factory=list)
-    errors: list = field(default_factory=list)  # one-line input errors (files that cannot be read)
-    models: int = 0
-    files: int = 0
-    cached: int = 0
-
-    def counts(self):
-        c = {"error": 0, "warning": 0, "info": 0}
-        for f in self.findings:
-            c[f.severity] = c.get(f.severity, 0) + 1
-        return c
-
-
-@dataclass
-class Options:
-    rules: dict  # code -> Rule class (already selected)
-    inputs: list | None = None  # --input values ("[NAME=]DIMS"), overriding the config
-    cfg: object = None  # config.Config
-    cache: bool = True
-    cache_dir: str | None = None
 
 
 # --------------------------------------------------------------------------- discovery
-def _walk(d):
-    for root, dirs, files in os.walk(d):
-        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith("."))
-        for f in sorted(files):
-            if f.endswith((".py", ".onnx")):
-                yield os.path.join(root, f)
-
-
-def discover(paths):
-    """(files, explicit targets, errors): files to search for models, FILE::CALL targets."""
-    files, targets, errors = [], [], []
-    for p in paths:
-        p = str(p)
-        if "::" in p:
-            path = p.split("::", 1)[0]
-            if not os.path.isfile(path):
-                errors.append(f"{path}: no such file")
-                continue
-            targets.append(Target(p, path, "torch", explicit=True))
-        elif os.path.isdir(p):
-            files.extend(_walk(p))
-        elif os.path.isfile(p):
-            files.append(p)
-        else:
-            errors.append(f"{p}: no such file or directory")
-    return files, targets, errors
-
-
 def root_models(path, source: str, models: list) -> list:
     """The models no other model (class or factory) in the file names: parse only (ast)."""
     import ast
@@ -278,95 +211,12 @@ def _model_specs(path, opts):
     return specs
 
 
-# --------------------------------------------------------------------------- cache
-_DIR_DIGEST: dict = {}
-
-
-def _dir_digest(d):
-    """Source models import their siblings: a file's result depends on them too."""
-    if d in _DIR_DIGEST:
-        return _DIR_DIGEST[d]
-    h = hashlib.sha256()
-    try:
-        names = sorted(n for n in os.listdir(d) if n.endswith(".py"))
-    except OSError:
-        names = []
-    for n in names:
-        try:
-            with open(os.path.join(d, n), "rb") as f:
-                h.update(n.encode() + b"\0" + hashlib.sha256(f.read()).digest())
-        except OSError:
-            pass
-    _DIR_DIGEST[d] = h.hexdigest()
-    return _DIR_DIGEST[d]
-
-
-def _cache_key(path, extra):
-    h = hashlib.sha256()
-    h.update(__version__.encode())
-    h.update(json.dumps(extra, sort_keys=True, default=str).encode())
-    h.update(json.dumps([(p.name, p.origin) for p in LOADED]).encode())
-    h.update(os.path.abspath(path).encode())
-    with open(path, "rb") as f:
-        h.update(hashlib.sha256(f.read()).digest())
-    if path.endswith(".py"):
-        h.update(_dir_digest(os.path.dirname(os.path.abspath(path))).encode())
-    return h.hexdigest()
-
-
-def _cache_dir(opts):
-    if opts.cache_dir:
-        return opts.cache_dir
-    env = os.environ.get("CNNSYM_CACHE_DIR")
-    if env:
-        return env
-    root = opts.cfg.root if opts.cfg is not None and opts.cfg.path else os.getcwd()
-    return os.path.join(root, ".cnnsym_cache")
-
-
-def _cache_get(opts, key):
-    p = os.path.join(_cache_dir(opts), "lint", key[:2], key + ".json")
-    try:
-        with open(p, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _cache_put(opts, key, value):
-    d = os.path.join(_cache_dir(opts), "lint", key[:2])
-    try:
-        os.makedirs(d, exist_ok=True)
-        top = os.path.join(_cache_dir(opts), ".gitignore")
-        if not os.path.exists(top):
-            with open(top, "w") as f:
-                f.write("*\n")
-        tmp = os.path.join(d, f".{key}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f)
-        os.replace(tmp, os.path.join(d, key + ".json"))
-    except OSError:
-        pass  # a read-only tree just runs uncached
-
-
 # --------------------------------------------------------------------------- driver
 def _lint_file(path, opts, result, explicit_targets=()):
     """Lint every root model of one file (or the explicit targets in it)."""
-    extra = {"rules": sorted(opts.rules), "inputs": opts.inputs, "targets": [t.spec for t in explicit_targets],
-             "cfg": None if opts.cfg is None else {k: getattr(opts.cfg, k) for k in
-                                                   ("input", "bind", "budgets", "models")}}
-    key = None
-    if opts.cache:
-        try:
-            key = _cache_key(path, extra)
-        except OSError:
-            key = None
-        hit = _cache_get(opts, key) if key else None
-        if hit is not None:
-            result.cached += 1
-            result.models += hit.get("models", 0)
-            result.errors.extend(hit.get("errors", []))
-            return [Finding.from_dict(d) for d in hit.get("findings", [])]
+    hit, key = cached_file(path, opts, result, explicit_targets)
+    if hit is not None:
+        return hit
     findings, errors, models = [], [], 0
     if explicit_targets:
         targets = list(explicit_targets)
@@ -411,7 +261,7 @@ def _lint_file(path, opts, result, explicit_targets=()):
             errors.append(_internal(t.spec, e))
             key = None
     if key:
-        _cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
+        cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
                                "errors": errors, "models": models})
     result.models += models
     result.errors.extend(errors)
@@ -430,107 +280,6 @@ def _one(msg, path):
 
 
 def lint_paths(paths, opts) -> LintResult:
-    res = LintResult()
-    files, targets, errors = discover(paths)
-    res.errors.extend(errors)
-    by_file = {}
-    for t in targets:
-        by_file.setdefault(t.path, []).append(t)
-    seen = set()
-    all_findings = []
-    for p in files:
-        ap = os.path.abspath(p)
-        if ap in seen:
-            continue
-        seen.add(ap)
-        res.files += 1
-        all_findings.extend(_guarded(p, opts, res))
-    for p, ts in by_file.items():
-        res.files += 1
-        all_findings.extend(_guarded(p, opts, res, ts))
-    res.findings = _dedupe(suppress(all_findings, opts.cfg))
-    res.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code, f.message))
-    return res
-
-
-def _guarded(path, opts, res, targets=()):
-    """One file's findings; whatever fails in it (the cache, discovery) is an error line
-    naming the file and the run goes on."""
-    try:
-        return _lint_file(path, opts, res, targets)
-    except Exception as e:  # noqa: BLE001
-        if os.environ.get("CNNSYM_DEBUG") == "1":
-            raise
-        res.errors.append(_internal(path, e))
-        return []
-
-
-def _dedupe(findings):
-    out, seen = [], set()
-    for f in findings:
-        k = (f.code, f.path, f.line, f.col, f.message)
-        if k not in seen:
-            seen.add(k)
-            out.append(f)
-    return out
-
-
-# --------------------------------------------------------------------------- suppression
-_LINES: dict = {}
-
-
-def _line(path, n):
-    key = os.path.abspath(path)  # findings carry paths relative to the working directory
-    if key not in _LINES:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                _LINES[key] = f.read().splitlines()
-        except OSError:
-            _LINES[key] = []
-    lines = _LINES[key]
-    return lines[n - 1] if 0 < n <= len(lines) else ""
-
-
-def source_line(path, n):
-    return _line(path, n)
-
-
-def _codes_on(text):
-    """None: nothing suppressed; set(): everything; else the codes."""
-    out = None
-    for rx in (NOQA, IGNORE):
-        for m in rx.finditer(text):
-            codes = m.group("codes")
-            if not codes:
-                return set()
-            out = (out or set()) | {c.strip().upper() for c in re.split(r"[\s,]+", codes) if c.strip()}
-    return out
-
-
-def suppressed(f: Finding) -> bool:
-    if not f.path.endswith(".py"):
-        return False
-    for ln in (f.line, *f.alt_lines):
-        codes = _codes_on(_line(f.path, ln))
-        if codes is None:
-            continue
-        if not codes or any(f.code.startswith(c) for c in codes):
-            return True
-    return False
-
-
-def suppress(findings, cfg):
-    out = []
-    for f in findings:
-        if suppressed(f):
-            continue
-        if cfg is not None:
-            ign = cfg.file_ignores(f.path) | cfg.file_ignores(f.model.split("::", 1)[0] if f.model else f.path)
-            if any(f.code.startswith(c) for c in ign):
-                continue
-            if f.model:
-                e = cfg.model_entry(f.model)
-                if any(f.code.startswith(c) for c in e.get("ignore", [])):
-                    continue
-        out.append(f)
-    return out
+    """Every file's findings (cached per file content), suppressed, deduplicated, sorted;
+    one file's failure is an error line naming it and the others go on."""
+    return run(paths, opts, _lint_file, _internal)
