@@ -14,6 +14,9 @@ from .values import (MAX_LOOP, NS, ArgParser, BoundMethod, Builtin, Gen, Module,
 
 @BUILTINS.register("range")
 def _range(it, a, k, s):
+    for x in a:  # range(4.0) raises TypeError in Python 3 (WideResNet's n = (depth - 4) / 6)
+        if isinstance(norm(x), float):
+            raise Stop(f"range() of the float {norm(x)!r}: Python raises TypeError here (an int is needed)")
     vals = [it.concrete_int(x, "range bound") for x in a]
     r = range(*vals)
     if len(r) > MAX_LOOP * 100:
@@ -263,6 +266,12 @@ def _type(it, a, k, s):
         return v.cls
     if isinstance(v, Module):
         return TorchClass(v.kind or "Module")
+    v = norm(v)  # type(image_size) == list (EfficientNet's same-padding conv): the builtin itself
+    if isinstance(v, sp.Basic) and v.is_integer:
+        v = 0
+    for t in (bool, int, float, str, list, tuple, dict):  # numbers may be int subclasses; sets are lists here
+        if type(v) is t or (t in (bool, int, float) and isinstance(v, t)):
+            return BUILTINS.get(t.__name__)
     return Unknown("type()")
 
 

@@ -51,6 +51,12 @@ class Semantics:
             self.diag(f"condition {v} depends on the input size; assumed true")
             return True
         if isinstance(v, Tensor):
+            n = sp.Mul(*v.shape) if v.shape is not None and all(d is not None for d in v.shape) else None
+            # bool() of a tensor that never has exactly one element raises in torch (WideResNet's
+            # "(not eq) and conv(x) or x" shortcut): a multiple of k > 1 elements never has one
+            if n is not None and (sp.Ne(n, 1) is sp.true or sp.Integer(n.as_coeff_Mul()[0]) > 1):
+                raise Stop(f"the truth value of a tensor of {n} elements: torch raises RuntimeError "
+                           "(Boolean value of Tensor with more than one value is ambiguous)")
             self.diag("control flow depends on tensor values (data-dependent); assumed true")
             return True
         if isinstance(v, Unknown):
@@ -269,6 +275,10 @@ class Semantics:
                 return obj.name
             if name == "__module__":
                 return module_name(obj.scope.path)
+            if name == "apply" and any(isinstance(b, Namespace) and b.path.endswith("autograd.Function")
+                                       for c in obj.mro() if isinstance(c, UserClass) for b in c.bases):
+                return Builtin("apply", lambda it_, a, k, s: it_.call(  # Function.apply: forward(ctx, ...)
+                    it_.getattr(obj, "forward", s), [_autograd_ctx(), *a], k, s))
             raise Stop(f"class {obj.name} has no attribute {name!r}")
         if isinstance(obj, TensorCtor):
             return OPS.ctor_attr(self, obj, name)
@@ -547,3 +557,12 @@ class Semantics:
 
 def _raise(e):
     raise e
+
+
+def _autograd_ctx():
+    """The ``ctx`` a torch.autograd.Function's forward gets: what it saves for backward is
+    not needed by a shape analysis."""
+    ctx = Obj(None)
+    for n in ("save_for_backward", "mark_dirty", "mark_non_differentiable", "set_materialize_grads"):
+        ctx.attrs[n] = Builtin(n, lambda it, a, k, s: None)
+    return ctx

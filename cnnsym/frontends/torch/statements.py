@@ -117,6 +117,9 @@ class Statements:
 
     # statements -------------------------------------------------------------
     def exec_body(self, body, frame):
+        if isinstance(body, cst.SimpleStatementSuite):  # `if not training: return x` on one line
+            self.exec_stmt(body, frame)
+            return
         stmts = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else body
         for s in stmts:
             self.exec_stmt(s, frame)
@@ -142,7 +145,8 @@ class Statements:
                     self.assign(target, Unknown(why, line), frame)
                 except Exception:  # noqa: BLE001 - best effort
                     pass
-            if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
+            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
+                    isinstance(s, cst.Return) for s in stmt.body):
                 raise Return(Unknown(why, line))
         except Exception as e:  # Fatal, or a defect: remember the innermost statement for the error
             if getattr(e, "cnnsym_site", None) is None:
@@ -156,7 +160,7 @@ class Statements:
 
     def _exec_stmt(self, stmt, frame):
         t = type(stmt)
-        if t is cst.SimpleStatementLine:
+        if t is cst.SimpleStatementLine or t is cst.SimpleStatementSuite:
             for s in stmt.body:
                 self.exec_small(s, frame)
         elif t is cst.If:
