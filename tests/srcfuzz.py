@@ -328,12 +328,8 @@ def source(case: Case) -> str:
             fwd.append(f"x = self.b{i}(x)")
             use("OrderedDict")
         elif k == "chunk":
-            if not init and b["how"] != "gap_scale":
-                # before any layer the input's channels are a symbol when the file is read
-                # (--input fixes them later), and ONNX Split(num_outputs=2) of an axis of 1
-                # has no constraint in cnnsym's ops (reported, issue 13 item 6): not generated
-                fwd.append("x = x * torch.sigmoid(x)")
-            elif b["how"] == "chunk":
+            # before any layer the input's channels decide (--input reaches the frontend)
+            if b["how"] == "chunk":
                 fwd += ["a, b = x.chunk(2, dim=1)", "x = torch.cat([b, a], dim=1) if a.shape == b.shape else x"]
             elif b["how"] == "split":
                 fwd += [f"parts = torch.split(x, {max(1, c // 2)}, dim=1)", "x = torch.cat(parts[::-1], 1)"]
