@@ -293,7 +293,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 const.add(o)
 
     _cross_check(graph, tensors, warnings)
-    _requirements(graph, tensors, results, constraints, seen_cons, errors, problems)
+    _requirements(graph, tensors, results, constraints, seen_cons, errors, problems, warnings)
     unacc = [{"op": op, "domain": d or "ai.onnx", "count": len(names), "nodes": names}
              for (op, d), names in unaccounted.items()]
     for u in unacc:
@@ -344,15 +344,19 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     return replace(report, modules=_modules.build(graph, report))  # the module tree (cnnsym/modules.py)
 
 
-def _requirements(graph, tensors, results, constraints, seen_cons, errors, problems):
+def _requirements(graph, tensors, results, constraints, seen_cons, errors, problems, warnings):
     """A frontend's own size rules (``Graph.requires``), on the shapes derived here: a
     constraint like an op's, a problem where it fails at every size. Skipped where a tensor
-    it names has no known shape (that node is already unresolved or in error)."""
+    it names has no known shape (that node is already unresolved or in error); a warning
+    where the graph no longer has that tensor (a rewrite dropped it)."""
     by_name = {r.node.name: r for r in results}
     for req in getattr(graph, "requires", ()):
         sub = {}
         for i, t in enumerate(req.tensors):
             info = tensors.get(t)
+            if info is None:
+                warnings.append(f"a size rule of {req.node!r} is not checked: tensor {t!r} is no longer in the "
+                                f"graph ({req.reason})")
             if info is None or info.shape is None:
                 sub = None
                 break
