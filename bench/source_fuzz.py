@@ -5,6 +5,13 @@ files (``tests/srcfuzz.py``) read statically by cnnsym, executed by torch in the
     python bench/source_fuzz.py --minutes 1 --seed 7      # reproducible (seeds from 7 upward)
     python bench/source_fuzz.py --minutes 20 --workers 2
 
+Every size counts: torch's own size rules are stated by the source frontend
+(``cnnsym/frontends/torch/requires.py``) and compared like any other, nothing is counted
+apart. The totals printed at the end: ``never_valid`` models cnnsym finds invalid at every
+size (torch refused each size tried), ``empty_excluded`` sizes where torch ran on an empty
+tensor and cnnsym excludes the size, ``identity`` eval-mode identity models cnnsym refuses
+in one line (torch returned its input).
+
 Seeds run in batches, each batch in a worker process (a crash or a hang costs one batch,
 not the campaign). A mismatch is shrunk (``tests/srcfuzz_shrink.py``) to a small file that
 fails the same way and saved under ``bench/out/source_fuzz_failures/`` in the format of
