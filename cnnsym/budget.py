@@ -68,10 +68,32 @@ class Result:
     range_sizes: object = None  # over a range: how many sizes it holds
     sampled: bool = False
     range_ok: bool = True  # False: most sizes of the range are invalid for the model (and that was not allowed)
+    # the report is incomplete (something not followed or not counted): ``actual`` is a lower
+    # bound, so exceeding the budget is a definite failure but staying under it proves nothing
+    lower_bound: bool = False
+    allow_incomplete: bool = False  # accept a lower bound that passes (--allow-incomplete)
+
+    @property
+    def over(self):
+        """The budget is exceeded for certain (a lower bound over it is over too)."""
+        return self.actual is not None and self.actual > self.budget
 
     @property
     def ok(self):
-        return self.actual is not None and self.actual <= self.budget
+        """The budget is met: the value is known, within the budget, and exact (a lower bound
+        that passes is a pass only when incomplete models are allowed)."""
+        return (self.actual is not None and self.actual <= self.budget
+                and (not self.lower_bound or self.allow_incomplete))
+
+    @property
+    def status(self):
+        """over | ok | unproven (a lower bound within the budget: the total is incomplete) |
+        unknown (no value)."""
+        if self.actual is None:
+            return "unknown"
+        if self.over:
+            return "over"
+        return "unproven" if self.lower_bound and not self.allow_incomplete else "ok"
 
     @property
     def headroom(self):
@@ -88,7 +110,8 @@ class Result:
                 else round(self.headroom, 2), "formula": to_str(self.formula) if self.formula is not None else None,
                 "where": self.where, "proof": self.proof, "layer": self.layer, "invalid_sizes": self.invalid_sizes,
                 "valid_sizes": self.valid_sizes, "range_sizes": self.range_sizes, "proved": self.proved,
-                "sampled": self.sampled, "range_ok": self.range_ok, "note": self.note}
+                "sampled": self.sampled, "range_ok": self.range_ok, "note": self.note,
+                "lower_bound": self.lower_bound, "status": self.status}
 
 
 def _num(v):
@@ -122,6 +145,7 @@ def check_at(report, budgets: dict, bindings: dict) -> list:
     """Each budget (key -> amount) evaluated at ``bindings``."""
     at = ", ".join(f"{k}={v}" for k, v in bindings.items()) or "static dims"
     out = []
+    lb = not report.complete
     for key, amount in budgets.items():
         total_key, attr, kind, label = METRICS[key]
         if total_key is not None:
@@ -130,7 +154,7 @@ def check_at(report, budgets: dict, bindings: dict) -> list:
                 out.append(Result(key, label, amount, None, None, at, kind=kind, note="not available (no valid binding)"))
                 continue
             v = evaluate(e, bindings)
-            out.append(Result(key, label, amount, _int_or_none(v), e, at, kind=kind))
+            out.append(Result(key, label, amount, _int_or_none(v), e, at, kind=kind, lower_bound=lb))
         else:
             worst = None
             for name, e in _layer_exprs(report, attr):
@@ -138,9 +162,10 @@ def check_at(report, budgets: dict, bindings: dict) -> list:
                 if v is not None and (worst is None or v > worst[1]):
                     worst = (name, v, e)
             if worst is None:
-                out.append(Result(key, label, amount, None, None, at, kind=kind))
+                out.append(Result(key, label, amount, None, None, at, kind=kind, lower_bound=lb))
             else:
-                out.append(Result(key, label, amount, worst[1], worst[2], at, layer=worst[0], kind=kind))
+                out.append(Result(key, label, amount, worst[1], worst[2], at, layer=worst[0], kind=kind,
+                                  lower_bound=lb))
     return out
 
 
@@ -213,7 +238,7 @@ def check_range(report, budgets: dict, ranges: list, bindings: dict, graph=None,
                 exprs[e] = None
     best = scan.run(list(exprs), report)
     common = dict(invalid_sizes=scan.invalid, valid_sizes=scan.valid, range_sizes=scan.total,
-                  sampled=scan.sampled,
+                  sampled=scan.sampled, lower_bound=not report.complete,
                   range_ok=bool(allow_invalid_sizes) or not mostly_invalid(scan.valid, scan.total))
     for key, label, amount, kind, items in jobs:
         if items is None:
@@ -345,6 +370,8 @@ class Scan:
             seen += n
             if self.ok is not None:
                 valid = self.ok(**{s.name: cols.get(s.name, self.base.get(s.name, 1)) for s in self.syms})
+                # constraints on symbols outside the range only (Eq(C, 3)) give one value for the chunk
+                valid = np.broadcast_to(np.asarray(valid, dtype=bool), (n,))
             else:
                 valid = np.ones(n, dtype=bool)
             nvalid += int(valid.sum())

@@ -5,7 +5,7 @@ compared, and the outcome as text and JSON."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import api
 from .baseline import compare, load_baseline
@@ -60,10 +60,15 @@ def budgets_of(amounts: dict) -> dict:
 
 
 def check_model(models, *, input=(), bind=(), for_all=None, baseline=None, max_growth=None, config=None,
-                allow_invalid_sizes=None, **budgets) -> CheckResult:
+                allow_invalid_sizes=None, allow_incomplete=None, **budgets) -> CheckResult:
     """Check one model (a path, spec or Report) or a list of them against budgets given as
     keywords (``max_macs="4.1G"``, ``max_params=25_000_000``, see ``cnnsym check --help``)
-    and those of ``[tool.cnnsym]`` in ``config`` (default: the nearest pyproject.toml)."""
+    and those of ``[tool.cnnsym]`` in ``config`` (default: the nearest pyproject.toml).
+
+    A model whose report is incomplete (source not followed, ops not counted) has totals
+    that are lower bounds: a budget they exceed fails; a budget they stay within is not
+    proven and fails too, unless ``allow_incomplete`` (``--allow-incomplete``, config
+    ``allow-incomplete = true``) accepts lower bounds."""
     cfg = config if isinstance(config, Config) else load_config(config)
     cli_budgets = budgets_of(budgets)
     try:
@@ -80,15 +85,15 @@ def check_model(models, *, input=(), bind=(), for_all=None, baseline=None, max_g
     for m in items:
         if hasattr(m, "totals") and hasattr(m, "nodes"):  # a Report
             out.append(check_one(m.path, cfg, inputs, binds, cli_budgets, ranges, growth, base_doc, report=m,
-                                 allow_invalid_sizes=allow_invalid_sizes))
+                                 allow_invalid_sizes=allow_invalid_sizes, allow_incomplete=allow_incomplete))
         else:
             out.append(check_one(str(m), cfg, inputs, binds, cli_budgets, ranges, growth, base_doc,
-                                 allow_invalid_sizes=allow_invalid_sizes))
+                                 allow_invalid_sizes=allow_invalid_sizes, allow_incomplete=allow_incomplete))
     return CheckResult(all(r["ok"] for r in out), out)
 
 
 def check_one(spec, cfg, inputs=(), binds=(), cli_budgets=None, ranges_cli=None, growth_cli=None, base_doc=None,
-              report=None, allow_invalid_sizes=None):
+              report=None, allow_invalid_sizes=None, allow_incomplete=None):
     """One model's budget check: {"ok", "text", "json"}. Budgets, bindings, ranges and the
     input come from the command line (given here) over ``cfg`` ([tool.cnnsym])."""
     cli_budgets = cli_budgets or {}
@@ -106,6 +111,8 @@ def check_one(spec, cfg, inputs=(), binds=(), cli_budgets=None, ranges_cli=None,
     parse_inputs(dims)  # a bad --input or configured input is a one-line error before any analysis
     if allow_invalid_sizes is None:
         allow_invalid_sizes = bool(entry.get("allow-invalid-sizes", cfg.budgets.get("allow-invalid-sizes", False)))
+    if allow_incomplete is None:
+        allow_incomplete = bool(entry.get("allow-incomplete", cfg.budgets.get("allow-incomplete", False)))
     if not budgets and base_doc is None:
         raise InputError(None, f"{spec}: no budget given (--max-params, --max-macs, ... or [tool.cnnsym.budgets]) "
                                f"and no --baseline")
@@ -121,6 +128,8 @@ def check_one(spec, cfg, inputs=(), binds=(), cli_budgets=None, ranges_cli=None,
             results = check_range(report, budgets, ranges, report.bindings, allow_invalid_sizes=allow_invalid_sizes)
         else:
             results = check_at(report, budgets, report.bindings)
+        if allow_incomplete:
+            results = [replace(r, allow_incomplete=True) for r in results]
     base = compare(report, base_doc, growth, parse_bindings(binds) or None) if base_doc is not None else None
     ok = _verdict(results, base)[0]
     parts = (spec, report, results, ranges, base)
@@ -158,25 +167,61 @@ def _head(spec, report, ranges) -> str:
                                        else f"at {_at_text(report)}")
 
 
+def incomplete_reason(report) -> str:
+    """Why a report's totals are lower bounds, in one line ('' when it is complete)."""
+    if report.complete:
+        return ""
+    if report.not_followed:
+        more = len(report.not_followed) - 1
+        return (f"the source was not fully followed: {report.not_followed[0]}"
+                + (f" (and {more} more)" if more else ""))
+    bad = [r for r in report.nodes if r.status != "ok"]
+    ops = sorted({u["op"] for u in report.unaccounted})
+    return (f"{len(bad)} node(s) not counted" + (f" (unsupported: {', '.join(ops[:4])}"
+                                                  + (", ..." if len(ops) > 4 else "") + ")" if ops else ""))
+
+
+INCOMPLETE_HINT = "make cnnsym follow the whole model, or pass --allow-incomplete to accept lower bounds"
+
+
 def _verdict(results, base) -> tuple:
-    """(ok, the one-line verdict)."""
-    over = [r for r in results if not r.ok]
+    """(ok, the one-line verdict). A lower bound (incomplete report) over a budget fails;
+    one within it is not a pass unless --allow-incomplete."""
+    over = [r for r in results if r.status in ("over", "unknown")]
+    unproven = [r for r in results if r.status == "unproven"]
+    lower = any(r.lower_bound for r in results)
     grown = base.failed if base is not None else []
     bad = next((r for r in results if r.range_sizes is not None and not r.range_ok), None)
     if bad is not None:
         return False, (f"FAILED: only {range_text(bad)}; narrow --for-all to valid sizes (see `cnnsym report`) "
                        f"or pass --allow-invalid-sizes" + (f"; {len(over)} budget(s) exceeded" if over else ""))
-    if over or grown:
-        return False, (f"FAILED: {len(over)} budget(s) exceeded"
-                       + (f", {len(grown)} total(s) grew past the limit" if grown else ""))
+    if over or grown or unproven:
+        parts = []
+        if over:
+            parts.append(f"{len(over)} budget(s) exceeded" + (" (by lower bounds: the totals are incomplete)"
+                                                              if lower else ""))
+        if grown:
+            parts.append(f"{len(grown)} total(s) grew past the limit")
+        if unproven:
+            parts.append(f"{len(unproven)} budget(s) not proven: the lower bound passes; the total is incomplete "
+                         f"({INCOMPLETE_HINT})")
+        return False, "FAILED: " + ", ".join(parts)
+    if lower:
+        return True, "OK: lower bounds within budget (--allow-incomplete: the totals are incomplete)"
     return True, "OK: within budget"
 
 
+STATUS_TEXT = {"over": "OVER", "ok": "ok", "unproven": "NOT PROVEN", "unknown": "OVER"}
+
+
 def _budget_cells(r) -> tuple:
-    actual = "?" if r.actual is None else human(r.actual, r.kind)
+    actual = "?" if r.actual is None else (">= " if r.lower_bound else "") + human(r.actual, r.kind)
     where = r.where + (f" (layer {r.layer!r})" if r.layer else "")
-    return (r.label, human(r.budget, r.kind), actual, "n/a" if r.headroom is None else f"{r.headroom:.1f}%",
-            "ok" if r.ok else "OVER", where, "" if r.formula is None else to_str(r.formula))
+    head = "n/a" if r.headroom is None else (f"<= {r.headroom:.1f}%" if r.lower_bound and r.headroom > 0
+                                              else f"{r.headroom:.1f}%")
+    status = "ok (lower bound)" if r.status == "ok" and r.lower_bound else STATUS_TEXT[r.status]
+    return (r.label, human(r.budget, r.kind), actual, head,
+            status, where, "" if r.formula is None else to_str(r.formula))
 
 
 def _text(spec, report, results, ranges, base, width: int = TEXT_WIDTH):
@@ -185,6 +230,9 @@ def _text(spec, report, results, ranges, base, width: int = TEXT_WIDTH):
     operators (and the ``where`` column too when the table is still too wide)."""
     width = max(40, int(width or TEXT_WIDTH))
     L = wrap(_head(spec, report, ranges), width, cont_indent=2)
+    if not report.complete:
+        L += wrap(f"incomplete: every total is a lower bound (>=); {incomplete_reason(report)}", width, indent=2,
+                  cont_indent=4)
     if results:
         head = ("metric", "budget", "actual", "headroom", "status", "where", "formula")
         rows = [_budget_cells(r) for r in results]
@@ -267,12 +315,14 @@ def _markdown(spec, report, results, ranges, base) -> str:
     mark = "\u2705" if ok else "\u274c"
     L = [f"### {mark} cnnsym check `{_md(spec)}`", "",
          f"**{_md(verdict)}** ({_md(where)})", ""]
+    if not report.complete:
+        L += [f"_Incomplete: every total is a lower bound (>=); {_md(incomplete_reason(report))}_", ""]
     if results:
         L += ["| metric | budget | actual | headroom | status | where |",
               "| --- | ---: | ---: | ---: | --- | --- |"]
         for r in results:
             c = _budget_cells(r)
-            status = "ok" if r.ok else "**OVER**"
+            status = c[4] if r.ok else f"**{c[4]}**"
             L.append(f"| {_md(c[0])} | {c[1]} | {c[2]} | {c[3]} | {status} | {_md(c[5])} |")
         notes = [f"- {_md(r.label)}: {_code(to_str(r.formula))}" for r in results if r.formula is not None]
         notes += [f"- {_md(r.label)}: {_md(r.proof)}" + (f" ({r.invalid_sizes} sizes in the range are invalid "
@@ -310,7 +360,8 @@ def _markdown(spec, report, results, ranges, base) -> str:
 
 
 def _json(spec, report, results, ranges, base, ok):
-    d = {"model": spec, "ok": ok, "bindings": dict(report.bindings or {}),
+    d = {"model": spec, "ok": ok, "complete": report.complete, "incomplete_reason": incomplete_reason(report) or None,
+         "bindings": dict(report.bindings or {}),
          "for_all": [r.text() for r in ranges] if ranges else None,
          "budgets": [r.to_dict() for r in results]}
     dom = next((r for r in results if r.range_sizes is not None), None)

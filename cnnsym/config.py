@@ -19,6 +19,7 @@ one is a :class:`ConfigError` naming ``tool.cnnsym.<key>`` and what is wrong.
     bind = "H=224,W=224"
     for-all = "H,W in 32..1024"
     allow-invalid-sizes = false        # true: a --for-all range mostly invalid for the model is only noted
+    allow-incomplete = false           # true: an incomplete model's lower-bound totals within budget pass
 
     [tool.cnnsym.models."models/lenet.py::LeNet"]   # glob on "path::Name" (or a path)
     input = "1x1x28x28"
@@ -75,7 +76,7 @@ BUDGETS = {b.key: b for b in (
 )}
 BUDGET_KEYS = {k: b.kind for k, b in BUDGETS.items()}
 BUDGET_EXTRA = {"bind": str, "for-all": str, "max-growth": (str, int, float), "baseline": str,
-                "allow-invalid-sizes": bool}
+                "allow-invalid-sizes": bool, "allow-incomplete": bool}
 TOP_KEYS = {"input": str, "select": list, "extend-select": list, "ignore": list, "strict": bool,
             "plugins": list, "cache": bool, "budgets": dict, "models": dict, "per-file-ignores": dict,
             "bind": str}

@@ -30,7 +30,13 @@ Budgets also come from [tool.cnnsym.budgets] and [tool.cnnsym.models."PATTERN"] 
 pyproject.toml; flags override them. Amounts: 25M, 4.1G, 1e9, 64MiB, 512KB.
 
 \b
-Exit status: 0 within budget, 1 over budget (or grown past --max-growth), 2 bad input.
+A model cnnsym cannot follow completely has totals that are lower bounds (shown >=): over
+a budget it fails; within a budget it is not proven and fails too, unless
+--allow-incomplete.
+
+\b
+Exit status: 0 within budget, 1 over budget, not proven on an incomplete model, or grown
+past --max-growth, 2 bad input.
 """
 
 BUDGET_OPTS = [(k, b.help) for k, b in BUDGETS.items()]  # the one registry of budgets
@@ -51,6 +57,11 @@ def _budget_options(f):
 @click.option("--allow-invalid-sizes", "allow_invalid_sizes", is_flag=True, default=None,
               help="With --for-all: accept a range where most sizes are invalid for the model (only noted; by "
                    "default such a range fails, exit 1). Config: allow-invalid-sizes in [tool.cnnsym.budgets].")
+@click.option("--allow-incomplete", "allow_incomplete", is_flag=True, default=None,
+              help="Accept a model whose report is incomplete (source not followed, ops not counted) when its "
+                   "totals, lower bounds then, stay within the budgets. By default a lower bound within a budget "
+                   "proves nothing and fails (exit 1); one over a budget always fails. Config: allow-incomplete "
+                   "in [tool.cnnsym.budgets].")
 @_budget_options
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None, metavar="REPORT.json",
               help="Compare with a `cnnsym report -f json` of the previous version; print per-layer diffs.")
@@ -63,8 +74,8 @@ def _budget_options(f):
               help="pyproject.toml to read [tool.cnnsym] from (default: the nearest one).")
 @click.option("--timeout", type=click.IntRange(1), default=300, show_default=True, metavar="SECONDS")
 @fold_bn_option
-def check_cmd(models, inputs, binds, for_all, allow_invalid_sizes, baseline, max_growth, fmt, config, timeout,
-              fold_bn=False, **amounts):
+def check_cmd(models, inputs, binds, for_all, allow_invalid_sizes, allow_incomplete, baseline, max_growth, fmt,
+              config, timeout, fold_bn=False, **amounts):
     if not models:
         raise click.UsageError("give at least one MODEL")
 
@@ -77,7 +88,8 @@ def check_cmd(models, inputs, binds, for_all, allow_invalid_sizes, baseline, max
         with _time_limit(timeout):
             return check_model(items, input=inputs, bind=binds, for_all=for_all, baseline=baseline,
                                max_growth=max_growth, config=config,
-                               allow_invalid_sizes=allow_invalid_sizes, **amounts)
+                               allow_invalid_sizes=allow_invalid_sizes, allow_incomplete=allow_incomplete,
+                               **amounts)
 
     result = _run_guarded(run)
     _run_guarded(lambda: _write(result.to_json() if fmt == "json" else result.to_markdown() if fmt == "markdown"

@@ -26,12 +26,13 @@ class _Budget(Rule):
 
     def check(self, ctx):
         for res in _results(ctx):
-            if res.key not in self.keys or res.ok or res.actual is None:
+            if res.key not in self.keys or not res.over:  # a lower bound within budget is not a finding
                 continue
             where = f" in layer {res.layer!r}" if res.layer else ""
             node = ctx.node(res.layer) if res.layer else None
             over = (res.actual - res.budget) / res.budget * 100 if res.budget else float("inf")
-            yield ctx.finding(self, node, f"{res.label}{where} {human(res.actual, res.kind)} ({res.actual}) exceeds the "
+            least = "at least " if res.lower_bound else ""  # incomplete model: still over for certain
+            yield ctx.finding(self, node, f"{res.label}{where} {least}{human(res.actual, res.kind)} ({res.actual}) exceeds the "
                                           f"budget {res.key} = {human(res.budget, res.kind)} by {over:.1f}% at {res.where}; "
                                           f"formula {ctx.fmt(res.formula)}")
 

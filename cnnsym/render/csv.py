@@ -1,4 +1,6 @@
-"""CSV: one row per node, values and formulas."""
+"""CSV: one row per node, values and formulas. The last column, ``model_complete``, is
+``false`` on every row when the analysis is partial (source not followed, nodes not
+counted): a sum of a column is then a lower bound of the model's total."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +13,7 @@ from .registry import RenderOptions, register_format
 CSV_FIELDS = ["name", "op", "domain", "status", "inputs", "outputs", "shape", "shape_formula",
               "params_trainable", "params_buffers", "params_constants", "params",
               "macs", "macs_formula", "flops", "flops_formula", "output_bytes", "output_bytes_formula",
-              "rf_size", "rf_stride", "rf_offset", "terms", "message", "bindings", "convention"]
+              "rf_size", "rf_stride", "rf_offset", "terms", "message", "bindings", "convention", "model_complete"]
 
 
 @register_format("csv", "one row per node, values and formulas", suffix=".csv")
@@ -42,6 +44,6 @@ def render_csv(report, options: RenderOptions | None = None) -> str:
             "x".join(to_str(x) for x in row["rf_size"]), "x".join(to_str(x) for x in row["rf_stride"]),
             "x".join(to_str(x) for x in row["rf_offset"]),
             "; ".join(f"{k}={to_str(e)}" for k, e in row["terms"].items()),
-            row["message"], bind, report.convention,
+            row["message"], bind, report.convention, "true" if report.complete else "false",
         ])
     return buf.getvalue()

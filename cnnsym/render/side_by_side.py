@@ -67,10 +67,11 @@ def model_rows(reports, labels=None) -> list:
     return out
 
 
-def _cell(v, kind) -> str:
+def _cell(v, kind, complete=True) -> str:
     if v is None:
         return "?"
-    return human(v, kind) if is_int(v) else str(v)
+    # a partial analysis: every total is a lower bound
+    return ("" if complete else ">= ") + (human(v, kind) if is_int(v) else str(v))
 
 
 def models_text(reports, width: int = 80, labels=None) -> str:
@@ -78,7 +79,7 @@ def models_text(reports, width: int = 80, labels=None) -> str:
     width = max(40, int(width or 80))
     rows = model_rows(reports, labels)
     head = ["model"] + [c[0] for c in COLUMNS] + ["smallest input"]
-    cells = [[_cell(d[k]["value"], kind) for _, k, kind in COLUMNS] + [smallest_text(r)]
+    cells = [[_cell(d[k]["value"], kind, r.complete) for _, k, kind in COLUMNS] + [smallest_text(r)]
              for d, r in zip(rows, reports)]
     widths = [max(len(head[i + 1]), *(len(c[i]) for c in cells)) for i in range(len(head) - 1)]
     rest = sum(w + 2 for w in widths)
@@ -104,7 +105,7 @@ def models_text(reports, width: int = 80, labels=None) -> str:
             f = d[key]["formula"]
             if f is not None:
                 extra = " (the live set that peaks at the bindings)" if key == "peak_activation_bytes" else ""
-                L += wrap(f"{label} = {f}{extra}", width, indent=2, cont_indent=6)
+                L += wrap(f"{label} {'=' if r.complete else '>='} {f}{extra}", width, indent=2, cont_indent=6)
         L += wrap(f"valid: {d['valid']}; smallest input: {smallest_text(r)}", width, indent=2, cont_indent=4)
         for note in [d["note"]] + d["errors"]:
             if note:
@@ -122,7 +123,7 @@ def models_markdown(reports, labels=None) -> str:
          "| model | " + " | ".join(c[0] for c in COLUMNS) + " | valid sizes | smallest input | at |",
          "| --- |" + " ---: |" * len(COLUMNS) + " --- | --- | --- |"]
     for d, r in zip(rows, reports):
-        vals = " | ".join(_cell(d[k]["value"], kind) for _, k, kind in COLUMNS)
+        vals = " | ".join(_cell(d[k]["value"], kind, r.complete) for _, k, kind in COLUMNS)
         L.append(f"| `{_md(d['model'])}`{'' if d['complete'] else ' (lower bound)'} | {vals} | {_md(d['valid'])} | "
                  f"{_md(smallest_text(r))} | {_md(bindings_text(r))} |")
     L += ["", "<details><summary>Formulas</summary>", ""]
@@ -130,7 +131,7 @@ def models_markdown(reports, labels=None) -> str:
         L.append(f"- `{_md(d['model'])}`")
         for label, key, _ in COLUMNS:
             if d[key]["formula"] is not None:
-                L.append(f"  - {label}: `{_md(d[key]['formula'])}`")
+                L.append(f"  - {label}: {'' if d['complete'] else '>= '}`{_md(d[key]['formula'])}`")
     L += ["", "</details>"]
     return "\n".join(L) + "\n"
 
