@@ -104,12 +104,20 @@ def time_commands(cmds, repeats, timeout, log):
     return res
 
 
+# the least a report process can cost: the interpreter, sympy (and sympy.tensor.tensor, which
+# sympy's Add imports on its first call) imported with the collector off, no teardown at exit,
+# as `python -m cnnsym` runs (cnnsym/cli/_app.py run_process)
+FLOOR = "import gc; gc.disable(); import sympy, sympy.tensor.tensor; import os; os._exit(0)"
+
+
 def _cnnsym(*args):
     return [PY, "-m", "cnnsym", *args]
 
 
 def build_commands(files, tmp, tools):
     cmds = {"python": [PY, "-c", "pass"],
+            "floor": [PY, "-c", FLOOR],
+            "floor_src": [PY, "-c", FLOOR.replace("import sympy,", "import sympy, libcst,")],
             "help": _cnnsym("--help"),
             "seed_conv": _cnnsym("report", SEED),
             "source": _cnnsym("report", f"{SOURCE[0]}::{SOURCE[1]}", "--input", SOURCE[2])}
@@ -146,6 +154,10 @@ def evaluate(res, lines):
 
     v = _med(res, "python")
     add("python -c pass (interpreter start, reference)", v, None, None, "", v, "", None, cpu_key="python")
+    v = _med(res, "floor")
+    add("floor: import sympy, no teardown (reference)", v, None, None, "", v, "", None, cpu_key="floor")
+    v = _med(res, "floor_src")
+    add("floor of a source report: + libcst (reference)", v, None, None, "", v, "", None, cpu_key="floor_src")
     c, s, o = (_med(res, f"resnet50/{t}") for t in ("cnnsym", "ort-ssi", "onnx-tool"))
     x = c / o if c and o else None
     add("report resnet50", c, s, o, "cnnsym / onnx-tool", x, "<= 0.60x", _verdict(x, 0.6),
@@ -243,6 +255,7 @@ def print_table(rows, versions, args, out=sys.stdout):
     p("Commands (stdout to /dev/null): cnnsym = python -m cnnsym report FILE (default table output); "
       "ort-ssi = python -m onnxruntime.tools.symbolic_shape_infer --input FILE --output TMP --auto_merge; "
       "onnxtool = onnx_tool.model_profile(FILE, {input: zeros(1x3x224x224)}).")
+    p("Floors: python -c \"" + FLOOR + "\" (floor_src: + libcst).")
     p("Files: resnet50 = bench/out/resnet50.onnx (bench/gen_resnet50.py), chains = bench/out/resgraph_N.onnx "
       "(bench/gen_graphs.py), seed_conv = fixtures/seed_conv.onnx.")
     p("Reproduce: python bench/bench_targets.py")
@@ -277,6 +290,36 @@ def explain(log, out=sys.stdout):
             "print(f'imports {t1 - t0:.3f} s, load (read + parse + convert) {t2 - t1:.3f} s, analyze {t3 - t2:.3f} s')\n")
     q = subprocess.run([PY, "-c", code, path], cwd=ROOT, capture_output=True, text=True, env=env)
     print("In-process stages: " + (q.stdout.strip() or q.stderr.strip().splitlines()[-1]), file=out)
+    print("\nCPU seconds by stage, in one process as `python -m cnnsym report` runs (collector off while "
+          "importing; stages in order, each includes the imports it triggers):", file=out)
+    for label, args in (("seed_conv", [SEED]), ("source", [f"{SOURCE[0]}::{SOURCE[1]}", SOURCE[2]]),
+                        ("resnet50", [path])):
+        q = subprocess.run([PY, "-c", STAGES, *args], cwd=ROOT, capture_output=True, text=True, env=env)
+        print(f"  {label}: " + (q.stdout.strip() or q.stderr.strip().splitlines()[-1]), file=out)
+
+
+STAGES = """import gc; gc.disable()
+import sys, time
+T = time.process_time
+t = [T()]
+def mark(name):
+    t.append(T()); print(f"{name} {t[-1] - t[-2]:.3f}", end=", ")
+import click; mark("click")
+import sympy; mark("sympy")
+import sympy.tensor.tensor; mark("sympy.tensor.tensor")
+import cnnsym.cli, cnnsym.conventions, cnnsym.render, cnnsym.api as api; mark("cnnsym modules")
+import cnnsym.ops as ops; ops.load_builtin_ops(); mark("op modules + plugins")
+gc.freeze(); gc.set_threshold(10_000, 10, 10); gc.enable()
+if "::" in sys.argv[1]:
+    import libcst; mark("libcst")
+g = api.load(sys.argv[1]); mark("load")
+api.apply_inputs(g, api.inputs_of(sys.argv[2:]))
+from cnnsym.analyze import analyze
+r = cnnsym.conventions.apply_to_report(analyze(g, api.bindings_of([])), "cnnsym"); mark("analyze")
+from cnnsym.render import FORMATS, RenderOptions
+FORMATS["table"].render(r, RenderOptions(width=80)); mark("render")
+print(f"total {t[-1] - t[0]:.3f} s; numpy imported: {'numpy' in sys.modules}, onnx: {'onnx' in sys.modules}")
+"""
 
 
 def main(argv=None):
