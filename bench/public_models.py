@@ -117,6 +117,13 @@ MANIFEST = {
         "reconstructed)", IMAGENET,
         ["EfficientNet.from_name('efficientnet-b0')",
          "EfficientNet.from_name('efficientnet-b2', override_params={'num_classes': 10})"]),
+    "Megvii-BaseDetection__YOLOX/yolox/models/darknet.py": (
+        "Megvii-BaseDetection/YOLOX yolox/models/darknet.py + network_blocks.py @390ec1ae (Apache-2.0; package "
+        "__init__ files left empty)", {"input": "1x3xHxW", "sizes": [320, 416]},
+        ["CspDarknet(0.33, 0.50)", "CspDarknet(0.33, 0.375, depthwise=True)", "Darknet(21)"]),
+    "xinntao__ESRGAN__RRDBNet_arch.py": (
+        "xinntao/ESRGAN RRDBNet_arch.py@d274b11e (Apache-2.0)", {"input": "1x3xHxW", "sizes": [32, 21]},
+        ["RRDBNet(3, 3, 64, 23, gc=32)", "RRDBNet(3, 3, 32, 4)"]),
     "xternalz__WideResNet-pytorch__wideresnet.py": (
         "xternalz/WideResNet-pytorch wideresnet.py@24a5cb12 (MIT)", CIFAR, ["WideResNet(28, 10, width=10)"]),
 }
@@ -161,6 +168,8 @@ for call in calls:
             try:
                 with torch.no_grad():
                     y = m(torch.zeros(*shape))
+                if isinstance(y, dict):  # a backbone's named features: the first, as cnnsym's first output
+                    y = next(iter(y.values()))
                 if isinstance(y, (tuple, list)):
                     y = y[0]
                 row["shapes"][str(s)] = list(y.shape)
