@@ -106,6 +106,8 @@ IDIOM_CASES = [
     ("DualPath()", "1x32xHxW", (8, 13)),
     ("StaticSame()", "1x3xHxW", (64, 57)),
     ("StaticSame(image_size=[40, 40])", "1x3xHxW", (40, 64)),
+    ("cfn_32()", "1x3xHxW", (32, 48)),
+    ("cfn_16(num_classes=3)", "1x3xHxW", (16, 36)),
 ]
 
 
@@ -130,6 +132,8 @@ PUBLIC_CASES = [
     ("eriklindernoren__PyTorch-GAN__implementations__cyclegan__models.py", "Discriminator()", "1x3xHxW", (128, 130)),
     ("pytorch__examples__fast_neural_style__neural_style__transformer_net.py", "TransformerNet()", "1x3xHxW", (64, 99)),
     ("xternalz__WideResNet-pytorch__wideresnet.py", "WideResNet(28, 10, width=10)", "1x3xHxW", (32, 64)),
+    ("chenyaofo__pytorch-cifar-models__pytorch_cifar_models__resnet.py", "cifar100_resnet20()", "1x3xHxW", (32, 40)),
+    ("xinntao__ESRGAN__RRDBNet_arch.py", "RRDBNet(3, 3, 16, 2, gc=8)", "1x3xHxW", (16, 21)),
 ]
 
 
