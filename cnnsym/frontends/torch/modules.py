@@ -8,8 +8,8 @@ import sympy as sp
 
 from .emit import Ctx, as_tensor, build_loc, n_spatial, new_param, tensors_in, tup, unknown_node
 from .registry import LAYERS, MODULE_METHODS, OPS, bind
-from .values import (Builtin, Module, Namespace, NTuple, Obj, Param, Stop, Tensor, TensorCtor, TorchClass, Unknown,
-                     UserClass, UserFunction, literal_loc, norm)
+from .values import (BoundMethod, Builtin, Module, Namespace, NTuple, Obj, Param, Partial, Stop, Tensor, TensorCtor,
+                     TorchClass, Unknown, UserClass, UserFunction, literal_loc, norm)
 
 
 @OPS.register()
@@ -157,6 +157,9 @@ def call_module(it, m, args, kwargs, node):
 
 
 def _dispatch(it, m, args, kwargs, node, base, call_loc):
+    fw = m.attrs.get("forward")
+    if fw is not None:  # self.forward = self.forward_split_cat: the instance attribute is what torch calls
+        return it.call(fw, list(args), kwargs, node)
     if m.cls is not None:
         for c in m.cls.mro():
             if isinstance(c, UserClass) and "forward" in c.ns:
@@ -217,6 +220,9 @@ def isinstance_(it, v, target):
         elif isinstance(t, Builtin):
             if isinstance(v, NTuple) and type(v).type_name == t.name:
                 return True
+            if (t.name == "functools.partial" and isinstance(v, Partial)) or \
+                    (t.name == "type" and isinstance(v, (UserClass, TorchClass))):
+                return True
             py = {"int": int, "float": float, "str": str, "list": list, "tuple": tuple, "dict": dict,
                   "bool": bool}.get(t.name)
             if py is int and isinstance(v, sp.Basic) and v.is_integer:
@@ -231,6 +237,9 @@ def isinstance_(it, v, target):
                 return True
             # typing / collections.abc: isinstance(cfgs, Sequence) guards in torchvision builders
             abc = t.path.rsplit(".", 1)[-1]
+            if abc == "Callable" and isinstance(v, (UserFunction, Builtin, BoundMethod, Partial, UserClass,
+                                                    TorchClass, Module)):
+                return True
             if isinstance(v, (list, tuple)) and (abc in ("Sequence", "MutableSequence") and
                                                  (abc == "Sequence" or isinstance(v, list))):
                 return True

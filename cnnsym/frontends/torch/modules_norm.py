@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ...graph import INT64
 from . import requires
-from .emit import ints, n_spatial, new_param
-from .registry import LAYERS
+from .emit import as_tensor, ints, n_spatial, new_param
+from .registry import FUNCS, LAYERS
+from .values import Module, Param, Stop
 
 
 def _norm_params(m, c_, affine, track):
@@ -123,3 +124,58 @@ class LRN:
         a = m.cfg
         return c.emit("LRN", [x], {"size": ints([a["size"]])[0], "alpha": float(a["alpha"]), "beta": float(a["beta"]),
                                    "bias": float(a["k"])})
+
+
+# functional forms (a layer subclass calling them with its own parameters and buffers:
+# timm's BatchNormAct2d / GroupNormAct copy torch's forward and call F.batch_norm)
+
+@FUNCS.register("batch_norm", "input running_mean running_var weight=None bias=None training=False "
+                              "momentum=0.1 eps=1e-05")
+def _f_batch_norm(c, a):
+    """F.batch_norm: running statistics in eval mode (``training`` false and both given),
+    else the batch's own (the same op, with torch's batch-size requirement)."""
+    x = as_tensor(c.it, a["input"])
+    if x.shape is None or len(x.shape) < 2:
+        raise Stop("F.batch_norm of a tensor of unknown rank")
+    ch = x.shape[1]
+    training = c.it.known_truth(a["training"])
+    if training is None:
+        raise Stop("F.batch_norm with a `training` flag that is not known")
+    batch_stats = training or a["running_mean"] is None or a["running_var"] is None
+    scale = a["weight"] if a["weight"] is not None else c.zeros_like_param((ch,), "scale")
+    bias = a["bias"] if a["bias"] is not None else c.zeros_like_param((ch,), "B")
+    if batch_stats:
+        mean, var = c.zeros_like_param((ch,), "mean"), c.zeros_like_param((ch,), "var")
+    else:
+        mean, var = a["running_mean"], a["running_var"]
+    mom = a["momentum"] if a["momentum"] is not None else 0.1
+    y = c.emit("BatchNormalization", [x, scale, bias, mean, var],
+               {"epsilon": float(a["eps"]), "momentum": 1.0 - float(mom)})
+    if batch_stats:
+        requires.batch_norm_batch_stats(c, y, x)
+    _hold_counter(c, y, a["running_mean"])
+    return y
+
+
+def _hold_counter(c, y, mean):
+    """The calling module's ``num_batches_tracked`` (read by no op) is held by the node
+    that uses the module's running mean, as nn.BatchNorm's own node holds it."""
+    if not c.it.owner_stack or not isinstance(mean, Param):
+        return
+    m = c.it.owner_stack[-1][0]
+    if isinstance(m, Module) and m.buffers.get("running_mean") is mean and "num_batches_tracked" in m.buffers:
+        c.b.hold(y.name, m.buffers["num_batches_tracked"])
+
+
+@FUNCS.register("group_norm", "input num_groups weight=None bias=None eps=1e-05")
+def _f_group_norm(c, a):
+    x = as_tensor(c.it, a["input"])
+    if x.shape is None or len(x.shape) < 2:
+        raise Stop("F.group_norm of a tensor of unknown rank")
+    ch = x.shape[1]
+    scale = a["weight"] if a["weight"] is not None else c.zeros_like_param((ch,), "scale")
+    bias = a["bias"] if a["bias"] is not None else c.zeros_like_param((ch,), "B")
+    y = c.emit("GroupNormalization", [x, scale, bias],
+               {"epsilon": float(a["eps"]), "num_groups": ints([a["num_groups"]])[0]})
+    requires.group_norm(c, y, x, a["num_groups"])
+    return y

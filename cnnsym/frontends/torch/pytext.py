@@ -1,6 +1,6 @@
 """Strings and regular expressions as model-building code uses them, with Python's real
 semantics on known strings: ``str`` methods (``split``, ``startswith``, ``lower``,
-``replace``, ``join``, ...), ``x in s`` as a substring test, and the ``re`` module
+``replace``, ``join``, ...) and the ``re`` module
 (``re.split``, ``re.match``, ``re.sub``, ``re.compile``, ... and their match objects).
 Architecture strings like ``'ir_r2_k3_s2_e6_c24_se0.25'`` are decoded this way.
 
@@ -82,12 +82,6 @@ def str_method(it, s: str, name: str):
             raise Stop(f"str.{name}: {e}")
 
     return Builtin(name, call)
-
-
-@OPS.register()
-def str_contains(it, s: str, sub):
-    """``sub in s``: a substring test (Python's meaning), for a known string ``sub``."""
-    return _text(sub, "the left operand of `in` on a string") in s
 
 
 # re -------------------------------------------------------------------------

@@ -46,9 +46,10 @@ class FileScope:
 
 
 class Frame:
-    __slots__ = ("locals", "parent", "scope", "func", "self_obj")
+    __slots__ = ("locals", "parent", "scope", "func", "self_obj", "yields")
 
     def __init__(self, scope, parent=None, func=None, self_obj=None):
+        self.yields = None  # a generator function's frame: the values yielded so far (.pygen)
         self.locals: dict = {}
         self.parent = parent
         self.scope = scope
