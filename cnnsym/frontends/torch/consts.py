@@ -220,7 +220,10 @@ def call(name, a, k, *, torch_dtypes=True):
         elif name in ("sort",):
             r = np.sort(np.asarray(xs[0]))
         elif name in ("unique",):
-            r = np.unique(np.asarray(xs[0]))
+            inv, cnt = bool(k.get("return_inverse")), bool(k.get("return_counts"))
+            r = np.unique(np.asarray(xs[0]), return_inverse=inv, return_counts=cnt)
+            if inv or cnt:  # torch.unique(..., return_counts=True): a tuple of tensors
+                return tuple(wrap(np.asarray(x), torch_dtypes) for x in r)
         elif name in ("numel", "size") and name == "numel":
             return int(np.asarray(xs[0]).size)
         else:
@@ -263,7 +266,28 @@ def method(x: ConstTensor, name):
         return Builtin(name, reshape)
     if name == "dtype":
         return str(arr.dtype)
+    if name in ("split", "chunk"):
+        return Builtin(name, lambda it, a, k, s: _split(x, name, a, k))
     return None
+
+
+def _split(x, name, a, k):
+    """x.split(size or [sizes], dim) / x.chunk(n, dim) of a constant tensor, as torch splits."""
+    arr = x.arr
+    arg = norm(a[0] if a else k.get("split_size_or_sections", k.get("chunks", k.get("split_size"))))
+    dim = int(norm(a[1] if len(a) > 1 else k.get("dim", 0)))
+    n = arr.shape[dim]
+    if name == "chunk":
+        size = -(-n // int(arg))
+        bounds = list(range(size, n, size))
+    elif isinstance(arg, (list, tuple)):
+        sizes = [int(norm(v)) for v in arg]
+        if sum(sizes) != n:
+            raise Stop(f"split sizes {sizes} do not add up to {n}")
+        bounds = list(np.cumsum(sizes)[:-1])
+    else:
+        bounds = list(range(int(arg), n, int(arg)))
+    return tuple(ConstTensor(p, x.torch_dtypes) for p in np.split(arr, bounds, axis=dim))
 
 
 def _checked(r, name):

@@ -80,7 +80,7 @@ class Expressions:
         v = _literal(e)
         if self.phase == "forward" or not isinstance(v, int):
             return v
-        return LitInt(v, frame.scope.loc(e))  # where it was written: lint's "line to edit" (issue 13.5)
+        return LitInt(v, site=(frame.scope, e))  # where it was written: lint's "line to edit" (issue 13.5)
 
     @EXPRESSIONS.register([cst.SimpleString])
     def _string(self, e, frame):

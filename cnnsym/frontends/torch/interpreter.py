@@ -46,6 +46,7 @@ class Interp(Statements, Expressions, Semantics):
         self.building = False
         self.free_symbols: dict = {}  # name -> why (script globals used as free symbols)
         self.not_followed: list = []
+        self.n_unfollowed = 0  # calls of unfollowed(), repeats included
 
     # diagnostics ------------------------------------------------------------
     def where(self):
@@ -64,6 +65,7 @@ class Interp(Statements, Expressions, Semantics):
     def unfollowed(self, msg: str):
         """A warning about something not followed; while the model is being built or run
         it also makes the analysis partial (the totals are lower bounds)."""
+        self.n_unfollowed += 1  # counted even when the text repeats (decorators compare before/after)
         scope, line = self.where()
         text = f"{os.path.basename(scope.path)}:{line}: {msg}" if scope else msg
         if self.building and text not in self.not_followed:

@@ -16,8 +16,8 @@ import libcst as cst
 
 from .imports import module_name
 from .registry import BUILTINS, FUNCS, LAYERS, OPS, STDLIB
-from .scope import SCOPE_NAME, FileScope
-from .values import NS, Builtin, Namespace, Obj, Stop, UserClass, UserFunction
+from .scope import FileScope
+from .values import NS, Builtin, Namespace, Obj, Partial, Stop, UserClass, UserFunction
 
 
 class DefaultDict(dict):
@@ -33,6 +33,8 @@ class Deque(list):
 class PySet(list):
     """A set, kept as a list of distinct values in insertion order (values may be sympy
     expressions or interpreter objects that are not hashable)."""
+
+    is_set = True
 
 
 class DCField:
@@ -55,15 +57,22 @@ def stdlib(it, path):
     if path == "os.environ":
         return {}
     if path == "sys.modules":
-        mods = {module_name(p): fs for p, fs in it.files.items()}
-        if it.site_stack:  # sys.modules[__name__]: the module running this line (factories set with setattr)
-            mods[SCOPE_NAME] = it.site_stack[-1][0]
-        return mods
+        return {module_name(p): fs for p, fs in it.files.items()}
     v = STDLIB.get(path)
     if v is not None:
         return v
     if path.startswith("logging.") and path != "logging.getLogger":
-        return Builtin(path, lambda it, a, k, s: None)  # logging.info(...), logging.basicConfig(...)
+        return Builtin(path, _log)  # logging.info(...), logger.warning(...), logging.basicConfig(...)
+    return None
+
+
+def _log(it, a, k, s):
+    """A log call does nothing to the model; a warning logged while the model is built is
+    shown with the analysis' warnings (a library saying it used a fallback, say)."""
+    fn = getattr(getattr(s, "func", None), "attr", None)
+    level = fn.value if fn is not None else ""
+    if it.building and level in ("warning", "warn", "error", "critical", "exception") and a and isinstance(a[0], str):
+        it.diag(f"the model's code logs a {level}: {a[0][:200]}")
     return None
 
 
@@ -299,9 +308,27 @@ def _set_binop(it, obj, others, op):
     return make_set(it, [x for x in obj if not any(any(it._eq(x, y) for y in o) for o in others)])
 
 
+@OPS.register()
+def set_binop(it, op, a, b):
+    """a - b, a | b, a & b, a ^ b of sets."""
+    if not getattr(b, "is_set", False):
+        raise Stop(f"set operator with a {type(b).__name__}")
+    if op == "BitOr":
+        return _set_binop(it, a, [b], "union")
+    if op == "BitAnd":
+        return _set_binop(it, a, [b], "intersection")
+    if op == "Subtract":
+        return _set_binop(it, a, [b], "difference")
+    return make_set(it, [*_set_binop(it, a, [b], "difference"), *_set_binop(it, b, [a], "difference")])
+
+
 def container_method(obj, name):
-    """A method of a set, deque or defaultdict the interpreter follows, or None (then the
-    list/dict methods apply)."""
+    """A method of a set, deque or defaultdict the interpreter follows, or an enum member's
+    name/value; None (then the list/dict/str methods apply)."""
+    if isinstance(obj, (EnumStr, EnumInt)):
+        v = enum_attr(obj, name)
+        if v is not None:
+            return v
     if isinstance(obj, PySet):
         if name == "add":
             return Builtin(name, lambda it, a, k, s: _set_add(it, obj, a[0]))
@@ -391,3 +418,101 @@ def _islice(it, a, k, s):
 @_reg("itertools.zip_longest")
 def _zip_longest(it, a, k, s):
     return [tuple(t) for t in itertools.zip_longest(*[list(it.iterate(v)) for v in a], fillvalue=k.get("fillvalue"))]
+
+
+@_reg("functools.partial")
+def _partial(it, a, k, s):
+    """functools.partial: a partial of a partial is flattened, as CPython's partial.__new__
+    does (``.func`` is then the innermost callable, ``.keywords`` the merged keywords)."""
+    if not a:
+        raise Stop("functools.partial() without a function")
+    func, args, kwargs = a[0], list(a[1:]), dict(k)
+    if isinstance(func, Partial):
+        args = [*func.args, *args]
+        kwargs = {**func.kwargs, **kwargs}
+        func = func.func
+    return Partial(func, args, kwargs)
+
+
+# enum ---------------------------------------------------------------------------
+
+class EnumStr(str):
+    """A member of a ``str``-mixin Enum (``class Format(str, Enum)``): equal to its value as
+    a string, with ``.name`` / ``.value`` and its class."""
+
+    __slots__ = ("name", "cls")
+
+
+class EnumInt(int):
+    """A member of an IntEnum / int-mixin Enum."""
+
+
+_ENUM_KEY = "__cnnsym_enum_members__"
+
+
+def is_enum_base(b) -> bool:
+    return isinstance(b, Namespace) and b.path in ("enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag",
+                                                   "enum.IntFlag")
+
+
+@OPS.register()
+def make_enum(it, cls):
+    """The class body's plain assignments become the members, each one object (``is``
+    compares them), in definition order."""
+    mixin = None
+    for b in cls.bases:
+        if b is BUILTINS.get("str") or (isinstance(b, Namespace) and b.path == "enum.StrEnum"):
+            mixin = "str"
+        elif b is BUILTINS.get("int") or (isinstance(b, Namespace) and b.path in ("enum.IntEnum", "enum.IntFlag")):
+            mixin = "int"
+    members = {}
+    for name, v in list(cls.ns.items()):
+        if name.startswith("_") or isinstance(v, (UserFunction, Builtin, UserClass)):
+            continue
+        if isinstance(v, tuple) and len(v) == 1:
+            v = v[0]
+        if mixin == "str" and isinstance(v, str):
+            m = EnumStr(v)
+        elif mixin == "int" and isinstance(v, int):
+            m = EnumInt(v)
+        else:
+            m = Obj(cls)
+            m.attrs["value"] = v
+            m.attrs["name"] = name
+        if not isinstance(m, Obj):
+            m.name = name
+            m.cls = cls
+        cls.ns[name] = members[name] = m
+    cls.ns[_ENUM_KEY] = members
+
+
+def enum_members(cls):
+    return cls.ns.get(_ENUM_KEY) if isinstance(cls, UserClass) else None
+
+
+@OPS.register()
+def enum_lookup(it, cls, args):
+    """``Format('NCHW')`` / ``Format(Format.NCHW)``: the member with that value."""
+    members = cls.ns[_ENUM_KEY]
+    if len(args) != 1:
+        raise Stop(f"{cls.name}() takes one value")
+    v = args[0]
+    for m in members.values():
+        if m is v:
+            return m
+    for m in members.values():
+        mv = m.attrs["value"] if isinstance(m, Obj) else (str(m) if isinstance(m, str) else int(m))
+        if it._eq(mv, v):
+            return m
+    raise Stop(f"{v!r} is not a valid {cls.name}")
+
+
+def enum_attr(obj, name):
+    if isinstance(obj, (EnumStr, EnumInt)):
+        if name == "name":
+            return obj.name
+        if name == "value":
+            return str(obj) if isinstance(obj, str) else int(obj)
+        if name == "__class__":
+            return obj.cls
+    return None

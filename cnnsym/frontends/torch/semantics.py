@@ -140,6 +140,8 @@ class Semantics:
             seq = a if not isinstance(a, int) else b if not isinstance(b, int) else None
             if (seq is not None and n * len(seq) > MAX_LOOP * 100) or (op == "LeftShift" and n > 4096):
                 raise Stop("value too large to follow")
+        if getattr(a, "is_set", False) and op in ("Subtract", "BitOr", "BitAnd", "BitXor"):
+            return OPS.set_binop(self, op, a, b)
         try:
             return _PYOPS[op](a, b)
         except KeyError:
@@ -425,11 +427,11 @@ class Semantics:
             return OPS.call_unknown(self, f.why, args, kwargs, node)
         if isinstance(f, ArgParser):
             raise Stop("calling a parser")
-        if isinstance(f, Obj) and f.cls is not None:
-            return self.call(self.class_attr(f, f.cls, "__call__"), args, kwargs, node)  # obj(...): __call__
         raise Stop(f"calling a {type(f).__name__} value")
 
     def instantiate(self, cls: UserClass, args, kwargs, node):
+        if "__cnnsym_enum_members__" in cls.ns:
+            return OPS.enum_lookup(self, cls, args)  # Format('NCHW'): the member, not a new object
         mro = cls.mro()
         torch_base = next((c for c in mro if isinstance(c, TorchClass)), None)
         scope = cls.scope
@@ -464,7 +466,10 @@ class Semantics:
             raise Fatal(f"{f.name}() calls itself more than {MAX_RECURSION} deep: unbounded recursion is not "
                         "followed (torch would raise RecursionError)")
         self.active[f.node] = active + 1
-        self.call_locs.append(self._call_loc(node))
+        undecorated = self.__dict__.get("undecorated")
+        if undecorated and f.node in undecorated and self.building:
+            self.unfollowed(undecorated[f.node])
+        self.call_locs.append(self._call_site(node))
         try:
             return self._call_method(f, args, kwargs, node)
         finally:
@@ -481,9 +486,18 @@ class Semantics:
                 return loc
         return None
 
+    def _call_site(self, node):
+        """(file, node) of the call running now, resolved to a SourceLoc only when a module is
+        built under it (positions of a file are computed on first use: most calls are not)."""
+        scope = self.site_stack[-1][0] if self.site_stack else None
+        return (scope, node) if (node is not None and scope is not None) else None
+
     def build_chain(self, loc):
         """The calls that build a module constructed at ``loc`` now, outermost first, ending
         at ``loc`` (calls made from outside any file, e.g. the model spec, are left out)."""
+        for i, c in enumerate(self.call_locs):
+            if type(c) is tuple:
+                self.call_locs[i] = c = c[0].loc(c[1])
         chain = [c for c in self.call_locs if c is not None and c.line]
         if loc is not None and (not chain or chain[-1] != loc):
             chain.append(loc)
@@ -509,13 +523,11 @@ class Semantics:
         try:
             if isinstance(f.node, cst.Lambda):
                 return self.eval(f.node.body, frame)
-            if OPS.is_generator(f.node):
-                frame.yields = []  # run to the end at once, its values an iterator (.pygen)
             try:
                 self.exec_body(f.node.body, frame)
             except Return as r:
-                return r.value if frame.yields is None else Gen(frame.yields)
-            return None if frame.yields is None else Gen(frame.yields)
+                return r.value
+            return None
         finally:
             self.depth -= 1
 

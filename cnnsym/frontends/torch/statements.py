@@ -321,6 +321,7 @@ class Statements:
         for d in reversed(node.decorators):
             if isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod", "property"):
                 continue
+            before = self.n_unfollowed
             try:
                 fn = self.eval(d.decorator, frame)
             except Stop:
@@ -329,8 +330,21 @@ class Statements:
                 continue
             self.site_stack.append((frame.scope, d))
             try:
-                obj = self.call(fn, [obj], {}, d.decorator)
+                got = self.call(fn, [obj], {}, d.decorator)
+                lost = self.n_unfollowed > before
+                if lost and got is not obj:
+                    # a wrapper built from values that were not followed (inspect.signature):
+                    # the function as defined is used, as before decorators were applied
+                    self.diag(f"decorator {fn.name} not followed; the {node.name.value} defined is used")
+                elif lost:
+                    raise Stop("part of it was not followed")
+                else:
+                    obj = got
             except Stop as e:
+                # what the decorator records (a registry entry) is missing: a model built
+                # through this function is then partial
+                self.__dict__.setdefault("undecorated", {})[node] = f"decorator {fn.name} of {node.name.value} " \
+                    f"not followed ({e})"
                 self.diag(f"decorator {fn.name} not followed ({e}); the {node.name.value} defined is used")
             finally:
                 self.site_stack.pop()
@@ -351,6 +365,9 @@ class Statements:
                 self.site_stack.append((frame.scope, s))
                 self.diag(f"class {c.name}: {e}")
                 self.site_stack.pop()
+        if any((isinstance(b, Namespace) and b.path.startswith("enum.")) or
+               (isinstance(b, UserClass) and "__cnnsym_enum_members__" in b.ns) for b in bases):
+            OPS.make_enum(self, c)  # class X(str, Enum): its members
         frame.locals[c.name] = c = self.decorate(node, c, frame)
         return c
 

@@ -74,10 +74,17 @@ class LitInt(int):
     was written: passed through parameters unchanged it keeps it; arithmetic gives a plain
     int (the value is computed, no longer written anywhere). Named ``int`` in messages."""
 
-    def __new__(cls, v, loc):
+    def __new__(cls, v, loc=None, site=None):
         obj = super().__new__(cls, v)
-        obj.loc = loc
+        obj._loc = loc
+        obj._site = site  # (file, node): the SourceLoc is resolved when first asked for
         return obj
+
+    @property
+    def loc(self):
+        if self._loc is None and self._site is not None:
+            self._loc = self._site[0].loc(self._site[1])
+        return self._loc
 
     def __reduce__(self):
         return (int, (int(self),))
