@@ -117,7 +117,7 @@ def _minmax(f, sf):
         if "key" in k:
             raise Stop("min/max with key=")
         if any(isinstance(v, sp.Basic) for v in vals):
-            return norm(sf(*[num(v) for v in vals]))
+            return norm(sf(*OPS.settle_minmax([num(v) for v in vals], f is max)))  # .pybounds
         return f(vals)
 
     return fn
@@ -358,11 +358,7 @@ def python_attr(it, obj, name):
         if name == "setdefault":
             return Builtin(name, lambda it_, a, k, s: obj.setdefault(_norm_key(a[0]), a[1] if len(a) > 1 else None))
     if isinstance(obj, str):
-        if name == "format":
-            return Builtin(name, lambda it_, a, k, s: obj.format(*[norm(x) for x in a],
-                                                                 **{kk: norm(v) for kk, v in k.items()}))
-        if hasattr(str, name):
-            return Builtin(name, lambda it_, a, k, s: getattr(obj, name)(*a, **k))
+        return OPS.str_method(it, obj, name)
     if isinstance(obj, (int, float)) and name in ("is_integer", "bit_length"):
         return Builtin(name, lambda it_, a, k, s: getattr(obj, name)())
     if isinstance(obj, tuple) and name in ("index", "count"):
@@ -370,6 +366,10 @@ def python_attr(it, obj, name):
     if isinstance(obj, (UserFunction, Builtin, BoundMethod, Partial)):
         if name in ("func",) and isinstance(obj, Partial):
             return obj.func
+        if name == "args" and isinstance(obj, Partial):
+            return tuple(obj.args)
+        if name == "keywords" and isinstance(obj, Partial):
+            return dict(obj.kwargs)
     raise Stop(f"{type(obj).__name__} has no attribute {name!r} cnnsym can follow")
 
 

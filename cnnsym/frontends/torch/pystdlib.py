@@ -16,7 +16,7 @@ import libcst as cst
 
 from .imports import module_name
 from .registry import BUILTINS, FUNCS, LAYERS, OPS, STDLIB
-from .scope import FileScope
+from .scope import SCOPE_NAME, FileScope
 from .values import NS, Builtin, Namespace, Obj, Partial, Stop, UserClass, UserFunction
 
 
@@ -57,7 +57,10 @@ def stdlib(it, path):
     if path == "os.environ":
         return {}
     if path == "sys.modules":
-        return {module_name(p): fs for p, fs in it.files.items()}
+        mods = {module_name(p): fs for p, fs in it.files.items()}
+        if it.site_stack:  # sys.modules[__name__]: the module running this line (factories set with setattr)
+            mods[SCOPE_NAME] = it.site_stack[-1][0]
+        return mods
     v = STDLIB.get(path)
     if v is not None:
         return v

@@ -427,6 +427,8 @@ class Semantics:
             return OPS.call_unknown(self, f.why, args, kwargs, node)
         if isinstance(f, ArgParser):
             raise Stop("calling a parser")
+        if isinstance(f, Obj) and f.cls is not None:
+            return self.call(self.class_attr(f, f.cls, "__call__"), args, kwargs, node)  # obj(...): __call__
         raise Stop(f"calling a {type(f).__name__} value")
 
     def instantiate(self, cls: UserClass, args, kwargs, node):
@@ -523,11 +525,13 @@ class Semantics:
         try:
             if isinstance(f.node, cst.Lambda):
                 return self.eval(f.node.body, frame)
+            if OPS.is_generator(f.node):
+                frame.yields = []  # run to the end at once, its values an iterator (.pygen)
             try:
                 self.exec_body(f.node.body, frame)
             except Return as r:
-                return r.value
-            return None
+                return r.value if frame.yields is None else Gen(frame.yields)
+            return None if frame.yields is None else Gen(frame.yields)
         finally:
             self.depth -= 1
 
