@@ -19,8 +19,9 @@ What each model exercises in the static reading (all through timm's own factorie
   fasternet_t0 (``self.forward = self.forward_split_cat`` chosen in ``__init__``),
   hgnetv2_b0 (stage configs as dicts of lists).
 
-Skips cleanly when torch or timm is absent (timm is installed ``--no-deps`` beside the
-CPU torch; torchvision's op schemas are declared in conftest before it imports)."""
+The timm models skip cleanly when timm is absent (it is installed ``--no-deps`` beside the
+CPU torch; torchvision's op schemas are declared in conftest before it imports); the
+idioms test needs torch only."""
 from __future__ import annotations
 
 import os
@@ -32,9 +33,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 _SPEC = PathFinder.find_spec("timm")  # finds the package on sys.path; imports nothing
-if _SPEC is None or not _SPEC.submodule_search_locations:
-    pytest.skip("timm is not installed", allow_module_level=True)
-MODELS_DIR = os.path.join(list(_SPEC.submodule_search_locations)[0], "models")
+_HAS_TIMM = _SPEC is not None and bool(_SPEC.submodule_search_locations)
+MODELS_DIR = os.path.join(list(_SPEC.submodule_search_locations)[0], "models") if _HAS_TIMM else None
 
 # model -> its file in timm/models
 MODELS = {
@@ -47,6 +47,8 @@ SIZES = (224, 160)
 
 @pytest.fixture(scope="module")
 def timm():
+    if not _HAS_TIMM:
+        pytest.skip("timm is not installed")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
