@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -325,11 +326,11 @@ def main(argv=None) -> int:
     if missing:
         print(f"missing locally (not counted): {len(missing)}: " + "; ".join(missing))
     if not a.no_lint:
-        rules = [f for _, f in lint_rows if " CNS1" in f or " CNS2" in f]
+        rules = [f for _, f in lint_rows if re.search(r":\d+:\d+: CNS[12]\d\d ", f)]
         print(f"\nlint on the unmodified files: {len(rules)} CNS1xx/CNS2xx findings (each a false positive "
               f"unless the file has that bug), {len(lint_rows) - len(rules)} CNS0xx notes")
         for _, f in lint_rows:
-            print(("  ! " if f in rules else "    ") + os.path.relpath(f.split(":")[0], ROOT) + ":" + f.split(":", 1)[1])
+            print(("  ! " if f in rules else "    ") + os.path.relpath(f.split(":")[0], a.dir) + ":" + f.split(":", 1)[1])
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rows": rows, "lint": lint_rows}, f, indent=1)
