@@ -30,9 +30,13 @@ ZOO = {
     "resnet26d": "resnet",  # deep stem ('deep' in stem_type), average-pool downsample
     "seresnet50": "resnet",  # attention from a string: create_attn('se', ...)
     "resnext50_32x4d": "resnet",
+    "skresnet18": "sknet",
     "resnest14d": "resnest",
+    "regnetx_002": "regnet",  # widths from torch.unique(..., return_counts=True) on constants
     "vgg11_bn": "vgg",
+    "cspresnet50": "cspnet",
     "legacy_seresnet18": "senet",
+    "repvgg_a0": "byobnet",
     "selecsls42b": "selecsls",
 }
 SIZES = (224, 160)
