@@ -188,6 +188,8 @@ class Net(nn.Module):
 
     def forward(self, x):
         x = self.mix(self.blocks(x))
+        g = x.norm(p=2, dim=(2, 3), keepdim=True)  # global response norm (ConvNeXt-V2)
+        x = torch.addcmul(x, g, x / (g.mean(dim=1, keepdim=True) + 1e-6), value=0.5)
         return self.head(x.mean((2, 3)))
 '''
 
@@ -196,8 +198,8 @@ def test_model_building_idioms_match_torch(tmp_path):
     """str.split / re.split / re.match on arch strings, copy.deepcopy per repeat, a builder
     object called through __call__, functools.partial introspection, a generator walking
     named_children, 'same' padding from max/math.ceil of the input size, F.batch_norm in a
-    BatchNorm2d subclass, and a forward chosen in __init__: params, buffers and the output
-    shape at several sizes (odd ones included) equal torch's."""
+    BatchNorm2d subclass, a forward chosen in __init__, x.norm and torch.addcmul: params,
+    buffers and the output shape at several sizes (odd ones included) equal torch's."""
     import importlib.util
 
     import cnnsym

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from . import (containers, functional, modules, modules_activation, modules_conv, modules_linear,  # noqa: F401
                modules_norm, modules_pool, modules_shape, namespaces, pybounds, pybuiltins, pycopy,
-               pygen, pystdlib, pytext, tensor_ctors, tensor_methods)
+               pygen, pystdlib, pytext, tensor_ctors, tensor_math, tensor_methods)
 
 TOPICS = (containers, functional, modules, modules_activation, modules_conv, modules_linear, modules_norm,
           modules_pool, modules_shape, namespaces, pybounds, pybuiltins, pycopy, pygen,
-          pystdlib, pytext, tensor_ctors, tensor_methods)
+          pystdlib, pytext, tensor_ctors, tensor_math, tensor_methods)
