@@ -237,8 +237,10 @@ def isinstance_(it, v, target):
                 return True
             # typing / collections.abc: isinstance(cfgs, Sequence) guards in torchvision builders
             abc = t.path.rsplit(".", 1)[-1]
-            if abc == "Callable" and isinstance(v, (UserFunction, Builtin, BoundMethod, Partial, UserClass,
-                                                    TorchClass, Module)):
+            if abc == "Callable" and (isinstance(v, (UserFunction, Builtin, BoundMethod, Partial, UserClass,
+                                                     TorchClass, Module)) or
+                                      (isinstance(v, Obj) and v.cls is not None and any(
+                                          isinstance(c, UserClass) and "__call__" in c.ns for c in v.cls.mro()))):
                 return True
             if isinstance(v, (list, tuple)) and (abc in ("Sequence", "MutableSequence") and
                                                  (abc == "Sequence" or isinstance(v, list))):

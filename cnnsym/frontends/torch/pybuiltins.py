@@ -255,7 +255,10 @@ def _super(it, a, k, s):
 
 @BUILTINS.register("callable")
 def _callable(it, a, k, s):
-    return isinstance(a[0], (UserFunction, Builtin, BoundMethod, UserClass, TorchClass, Module, Partial))
+    v = a[0]
+    if isinstance(v, Obj) and v.cls is not None:  # an instance whose class defines __call__
+        return any(isinstance(c, UserClass) and "__call__" in c.ns for c in v.cls.mro())
+    return isinstance(v, (UserFunction, Builtin, BoundMethod, UserClass, TorchClass, Module, Partial))
 
 
 @BUILTINS.register("type")
