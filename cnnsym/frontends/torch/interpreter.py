@@ -16,6 +16,7 @@ import libcst as cst
 
 from ...graph import SourceLoc
 from ...symbolic import dim_symbol
+from . import modcache
 from .expressions import Expressions
 from .imports import MAX_FILES
 from .scope import FileScope, Frame
@@ -103,6 +104,8 @@ class Interp(Statements, Expressions, Semantics):
     def load_file(self, path: str, dotted: str = "") -> FileScope:
         path = os.path.abspath(path)
         fs = self.files.get(path)
+        if fs is None and not self.files:
+            fs = modcache.first_load(self, path, dotted)  # the same module level, run once per process
         if fs is None:
             if len(self.files) >= MAX_FILES:
                 raise Stop(f"{os.path.basename(path)} not read: the analysis already read {MAX_FILES} source files")

@@ -1,0 +1,110 @@
+"""Module levels run once per process and shared (frontends/torch/modcache.py, issue 12):
+each analysis starts from a private copy, so what one model's construction changes in a
+module-level list, dict or class attribute never reaches the next analysis. The oracle is
+torch building each model in a fresh import of the file."""
+import importlib.util
+import os
+import textwrap
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cnnsym import api  # noqa: E402
+from cnnsym.frontends.torch import list_models, modcache  # noqa: E402
+
+SRC = textwrap.dedent("""\
+    import torch.nn as nn
+
+    SEEN = []
+    TABLE = {"n": 1}
+
+
+    def widths():
+        return [8 * (i + 1) for i in range(len(SEEN))]
+
+
+    class Counted(nn.Module):
+        made = 0
+
+        def __init__(self):
+            super().__init__()
+            Counted.made += 1
+            SEEN.append(Counted.made)
+            TABLE["n"] = TABLE["n"] + 1
+            chans = [3] + widths()
+            self.convs = nn.Sequential(*[nn.Conv2d(a, b, 3, padding=1) for a, b in zip(chans, chans[1:])])
+            self.head = nn.Conv2d(chans[-1], TABLE["n"], 1)
+
+        def forward(self, x):
+            return self.head(self.convs(x))
+
+
+    class Other(nn.Module):
+        def __init__(self):
+            super().__init__()
+            SEEN.extend([0, 0])
+            self.conv = nn.Conv2d(3, 4 + len(SEEN), 3)
+
+        def forward(self, x):
+            return self.conv(x)
+    """)
+
+
+def torch_params(path, name):
+    """Parameters of ``name`` built by torch in a fresh import of the file."""
+    spec = importlib.util.spec_from_file_location(f"fresh_{name}_{id(path)}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    m = getattr(mod, name)()
+    return sum(p.numel() for p in m.parameters())
+
+
+def _params(g):
+    total = 0
+    for init in g.initializers.values():
+        if init.role == "trainable":
+            n = 1
+            for d in init.shape:
+                n *= int(d)
+            total += n
+    return total
+
+
+@pytest.mark.parametrize("order", [("Counted", "Other", "Counted", "Other"), ("Other", "Counted", "Counted")])
+def test_each_analysis_starts_from_the_module_level_as_run_once(tmp_path, order, monkeypatch):
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    path = str(tmp_path / "shared_state.py")
+    with open(path, "w") as f:
+        f.write(SRC)
+    assert list_models(path) == ["Counted", "Other"]  # runs the module level: the template
+    for name in order:
+        # torch: Counted in a fresh module has one conv 3->8 (SEEN == [1]) and a head to 2 channels:
+        # 3*8*9 + 8 + 8*2 + 2 = 242; Other: SEEN == [0, 0], a conv 3->6: 3*6*9 + 6 = 168
+        expect = torch_params(path, name)
+        assert expect == {"Counted": 242, "Other": 168}[name]
+        assert _params(api.load(f"{path}::{name}")) == expect, name
+    key = next(k for k in modcache._TEMPLATES if k[0] == os.path.abspath(path))
+    assert modcache._TEMPLATES[key][1].files  # the analyses above were served from the template
+
+
+def test_a_changed_file_is_read_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    path = tmp_path / "grows.py"
+    path.write_text("import torch.nn as nn\nW = 4\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.conv = nn.Conv2d(3, W, 3)\n\n"
+                    "    def forward(self, x):\n        return self.conv(x)\n")
+    assert _params(api.load(f"{path}::Net")) == 3 * 4 * 9 + 4
+    path.write_text(path.read_text().replace("W = 4", "W = 10  # wider"))
+    assert _params(api.load(f"{path}::Net")) == 3 * 10 * 9 + 10
+
+
+def test_sharing_off_gives_the_same(tmp_path, monkeypatch):
+    path = str(tmp_path / "shared_state.py")
+    with open(path, "w") as f:
+        f.write(SRC)
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "0")
+    off = [_params(api.load(f"{path}::{n}")) for n in ("Counted", "Other", "Counted")]
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    on = [_params(api.load(f"{path}::{n}")) for n in ("Counted", "Other", "Counted")]
+    assert on == off == [242, 168, 242]
