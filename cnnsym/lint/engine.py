@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import os
 
-from .. import api
+from .. import api, plugins
 from ..analyze import apply_inputs
+from ..config import load_config
 from ..errors import CnnsymError, InputError
 from ..parse import parse_bind, parse_dims
-from . import RULES, Finding
+from . import RULES, Finding, all_rules, selected
 # the run's light parts (discovery, cache, suppression) live in .cache; named here too
 from .cache import (IGNORE, NOQA, SKIP_DIRS, LintResult, Options, Target, cache_put, cached_file,  # noqa: F401
                     discover, run, selection_fingerprint, source_line, suppress, suppressed)
@@ -277,6 +278,37 @@ def _internal(where, e) -> str:
 def _one(msg, path):
     msg = " ".join(str(msg).split())
     return msg if path in msg else f"{path}: {msg}"
+
+
+def lint(paths, *, input=None, select=None, extend_select=(), ignore=(), config=None, cache=False) -> LintResult:
+    """``cnnsym lint`` as a function (``cnnsym.lint``): the findings and errors of the models
+    in ``paths`` (a path, FILE::CALL, a directory, or a list of them). ``input``: what
+    ``--input`` takes (a string or a list of them); ``select``/``extend_select``/``ignore``:
+    rule codes or prefixes; ``config``: a pyproject.toml (default: the nearest one);
+    ``cache``: read and write .cnnsym_cache/ as the CLI does (off: every model analysed).
+    An unknown rule code or a bad input size raises CnnsymError."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    inputs = [input] if isinstance(input, str) else list(input or ())
+    codes = [_codes_of(v) for v in (select, extend_select, ignore)]
+    cfg = load_config(config)
+    if cfg.plugins:
+        plugins.load_paths(cfg.plugins, cfg.root if cfg.path else os.getcwd())
+    rules = all_rules()
+    unknown = [c for c in codes[0] + codes[1] + codes[2] if not any(r.startswith(c) for r in rules)]
+    if unknown:
+        raise CnnsymError(f"no rule matches {', '.join(unknown)} (see `cnnsym rules`)")
+    for t in inputs:
+        parse_dims(t.rpartition("=")[2].strip(), "--input")
+    chosen = selected(rules, codes[0] or cfg.select, codes[1] + list(cfg.extend_select), codes[2] + list(cfg.ignore))
+    return lint_paths(paths, Options(chosen, inputs or None, cfg, cache=bool(cache) and cfg.cache))
+
+
+def _codes_of(v):
+    """'CNS1,CNS203' or ['CNS1', 'CNS203'] -> ['CNS1', 'CNS203']."""
+    out = []
+    for text in ([v] if isinstance(v, str) else (v or ())):
+        out += [c.strip().upper() for c in str(text).split(",") if c.strip()]
+    return out
 
 
 def lint_paths(paths, opts) -> LintResult:
