@@ -5,8 +5,10 @@ small expression instead of a ``Max`` that grows through every layer.
 
 The proof is interval arithmetic on the difference of two operands: ``ceiling(u)`` lies in
 ``[u, u + 1]`` and ``floor(u)`` in ``[u - 1, u]`` (each bound chosen by the sign of its
-coefficient), everything else stays as it is and sympy decides the sign of the bound under
-the symbols' assumptions (sizes are positive integers). An operand is dropped only when
+coefficient), outermost ones first, one nesting level at a time (an inner ``ceiling(H/2)``
+that also appears on its own then cancels exactly); everything else stays as it is and
+sympy decides the sign of the bound under the symbols' assumptions (sizes are positive
+integers). An operand is dropped only when
 another one is proved at least as large (max) or at least as small (min) for all sizes;
 otherwise the ``Max``/``Min`` is kept, exact as before."""
 from __future__ import annotations
@@ -16,24 +18,33 @@ import sympy as sp
 from .registry import OPS
 
 MAX_TERMS = 64  # operands' size beyond which no proof is tried (the Max is kept)
+MAX_LEVELS = 6  # nesting levels of ceiling/floor bounded before giving up
 
 
-def _bound(e, lower: bool):
-    """A lower (or upper) bound of ``e``, valid for every value of its symbols."""
+def _bound(e, lower: bool, only):
+    """A lower (or upper) bound of ``e``, valid for every value of its symbols: the
+    ceiling/floor terms in ``only`` are replaced by their bounds, the rest kept exact."""
     if e.is_Add:
-        return sp.Add(*[_bound(t, lower) for t in e.args])
+        return sp.Add(*[_bound(t, lower, only) for t in e.args])
     if e.is_Mul:
         coeff, rest = e.as_coeff_Mul()
         if coeff.is_number and coeff != 1:
-            return coeff * _bound(rest, lower if coeff > 0 else not lower)
+            return coeff * _bound(rest, lower if coeff > 0 else not lower, only)
         return e
-    if isinstance(e, sp.ceiling):
+    if e in only and isinstance(e, sp.ceiling):
         u = e.args[0]
         return u if lower else u + 1
-    if isinstance(e, sp.floor):
+    if e in only and isinstance(e, sp.floor):
         u = e.args[0]
         return u - 1 if lower else u
     return e
+
+
+def _outermost(d):
+    """The ceiling/floor terms of ``d`` that no other one holds in its argument: bounding
+    those first keeps an inner ``ceiling(H/2)`` exact where it appears twice."""
+    atoms = [a for a in d.atoms(sp.ceiling, sp.floor)]
+    return {a for a in atoms if not any(b is not a and b.args[0].has(a) for b in atoms)}
 
 
 def _at_least(a, b) -> bool:
@@ -43,8 +54,16 @@ def _at_least(a, b) -> bool:
         return bool(d >= 0)
     if sp.count_ops(d) > MAX_TERMS:
         return False
-    lb = sp.expand(_bound(d, True))
-    return lb.is_nonnegative is True
+    for _ in range(MAX_LEVELS):  # one nesting level of ceilings/floors bounded per step
+        if d.is_nonnegative is True:
+            return True
+        outer = _outermost(d)
+        if not outer:
+            return False
+        d = sp.expand(_bound(d, True, outer))
+        if d.is_number:
+            return bool(d >= 0)
+    return False
 
 
 @OPS.register()
