@@ -224,7 +224,12 @@ def _hasattr(it, a, k, s):
         v = it.getattr(a[0], a[1], s)
     except Stop:
         return False
-    return not isinstance(v, Unknown)
+    if isinstance(v, Unknown):
+        # the attribute exists but its value was not followed (a module-level line that
+        # failed): Python would say True; taking the other branch is not following the code
+        it.unfollowed(f"hasattr(..., {a[1]!r}) of a value not followed ({v.why}); taken as False")
+        return False
+    return True
 
 
 @BUILTINS.register("getattr")
