@@ -194,6 +194,11 @@ def call_unknown(it, why, args, kwargs, node):
 
 def math_fn(name):
     def fn(it, a, k, s):
+        if name == "prod" and len(a) == 1:  # math.prod(iterable, *, start=1): the product of the items
+            acc = k.get("start", 1)
+            for x in it.iterate(a[0]):
+                acc = it.binop("Multiply", acc, x, s)
+            return acc
         vals = [num(x) for x in a]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in a):
             return getattr(math, name)(*a)
