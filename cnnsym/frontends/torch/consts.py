@@ -52,9 +52,14 @@ class ConstTensor(TensorCtor):
                 arr = arr.astype(np.float32)
             elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
                 arr = arr.astype(np.int64) if arr.dtype.kind == "i" else arr
-        super().__init__(list(arr.shape), value=None)
+        super().__init__(list(arr.shape), _ONNX_DTYPES.get(arr.dtype.name, 1), value=None)
         self.arr = arr
         self.torch_dtypes = torch_dtypes
+
+
+# numpy dtype name -> ONNX element type: a buffer made from torch.arange(...) is int64, as in torch
+_ONNX_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7, "bool": 9, "float16": 10,
+                "float64": 11}
 
 
 def plain(v):
@@ -140,8 +145,10 @@ _DTYPES = {"int": "int64", "long": "int64", "int64": "int64", "int32": "int32", 
            "float16": "float16", "bool": "bool"}
 
 
-NAMES = {*_UNARY, *_BINARY, *_REDUCE, "arange", "tensor", "as_tensor", "from_numpy", "Tensor", "FloatTensor",
-         "LongTensor", "linspace", "logspace", "diff", "clamp", "clip", "cat", "stack", "flip", "sort", "unique"}
+_SHAPE = ("flatten", "permute", "transpose", "swapaxes", "unsqueeze", "squeeze")
+NAMES = {*_UNARY, *_BINARY, *_REDUCE, "meshgrid", "arange", "tensor", "as_tensor", "from_numpy", "Tensor", "FloatTensor",
+         "LongTensor", "linspace", "logspace", "diff", "clamp", "clip", "cat", "stack", "flip", "sort", "unique",
+         *_SHAPE}
 
 
 def _dtype_of(v):
@@ -166,6 +173,13 @@ def call(name, a, k, *, torch_dtypes=True):
         r = np.arange(*vals)
         dt = _dtype_of(k.get("dtype"))
         return wrap(r.astype(dt) if dt else r, torch_dtypes)
+    if name == "meshgrid":  # torch.meshgrid([a, b], indexing="ij") or meshgrid(a, b): a tuple of tensors
+        parts = a[0] if len(a) == 1 and isinstance(a[0], (list, tuple)) else a
+        xs = [plain(p) for p in parts]
+        if not xs or any(x is None for x in xs):
+            return NotImplemented
+        grids = np.meshgrid(*[np.asarray(x) for x in xs], indexing=str(norm(k.get("indexing", "ij"))))
+        return tuple(wrap(np.asarray(g), torch_dtypes) for g in grids)
     if name in ("tensor", "as_tensor", "array", "asarray", "from_numpy", "Tensor", "FloatTensor", "LongTensor"):
         x = plain(a[0]) if a else None
         if x is None:
@@ -184,7 +198,8 @@ def call(name, a, k, *, torch_dtypes=True):
     xs = [plain(x) for x in a]
     if any(x is None for x in xs[:2 if name in _BINARY else 1]):
         return NotImplemented
-    if not any(isinstance(x, ConstTensor) for x in a) and torch_dtypes:
+    if not any(isinstance(x, ConstTensor) or isinstance(x, (list, tuple)) and any(isinstance(y, ConstTensor) for y in x)
+               for x in a) and torch_dtypes:  # torch.stack([t, u]): the tensors are in a list
         if name not in _BINARY:
             return NotImplemented  # torch.log(2.0) is an error in torch; left to the caller
     with np.errstate(all="ignore"):
@@ -224,6 +239,8 @@ def call(name, a, k, *, torch_dtypes=True):
             r = np.unique(np.asarray(xs[0]), return_inverse=inv, return_counts=cnt)
             if inv or cnt:  # torch.unique(..., return_counts=True): a tuple of tensors
                 return tuple(wrap(np.asarray(x), torch_dtypes) for x in r)
+        elif name in _SHAPE:
+            r = _reshaped(name, np.asarray(xs[0]), a, k)
         elif name in ("numel", "size") and name == "numel":
             return int(np.asarray(xs[0]).size)
         else:
@@ -231,6 +248,31 @@ def call(name, a, k, *, torch_dtypes=True):
     if not torch_dtypes:
         return wrap(r, False)  # numpy: a scalar result is a Python number
     return wrap(_float_result(np.asarray(r), a), True)
+
+
+def _reshaped(name, arr, a, k):
+    """torch's flatten/permute/transpose/unsqueeze/squeeze of a constant tensor (``a[0]`` is
+    the tensor, the rest its arguments as torch takes them); numpy views, as torch's are."""
+    def arg(i, key, default):
+        return norm(k.get(key, a[i] if len(a) > i else default))
+
+    nd = arr.ndim
+    if name == "flatten":
+        if nd == 0:
+            return arr.reshape(1)
+        s, e = int(arg(1, "start_dim", 0)) % nd, int(arg(2, "end_dim", -1)) % nd
+        return arr.reshape(arr.shape[:s] + (-1,) + arr.shape[e + 1:])
+    if name == "permute":
+        dims = k.get("dims", a[1] if len(a) == 2 and isinstance(a[1], (list, tuple)) else a[1:])
+        return np.transpose(arr, [int(norm(d)) for d in dims])
+    if name in ("transpose", "swapaxes"):
+        return np.swapaxes(arr, int(arg(1, "dim0", 0)), int(arg(2, "dim1", 1)))
+    if name == "unsqueeze":
+        return np.expand_dims(arr, int(arg(1, "dim", 0)))
+    d = arg(1, "dim", None)
+    if d is None:
+        return np.squeeze(arr)
+    return np.squeeze(arr, int(d)) if arr.shape[int(d)] == 1 else arr
 
 
 def method(x: ConstTensor, name):
@@ -255,7 +297,8 @@ def method(x: ConstTensor, name):
     if name in ("clone", "detach", "contiguous", "cpu", "numpy", "copy"):
         return Builtin(name, lambda it, a, k, s: x)
     if name in _UNARY or name in _BINARY or name in _REDUCE or name in ("diff", "clamp", "clip", "cumsum",
-                                                                         "cumprod", "flip", "sort", "unique"):
+                                                                         "cumprod", "flip", "sort", "unique",
+                                                                         *_SHAPE):
         return Builtin(name, lambda it, a, k, s: _checked(call(name, [x, *a], k, torch_dtypes=td), name))
     if name in ("numel", "nelement", "size") and name != "size":
         return Builtin(name, lambda it, a, k, s: int(arr.size))
@@ -288,6 +331,18 @@ def _split(x, name, a, k):
     else:
         bounds = list(range(int(arg), n, int(arg)))
     return tuple(ConstTensor(p, x.torch_dtypes) for p in np.split(arr, bounds, axis=dim))
+
+
+def set_item(x: ConstTensor, key, v):
+    """``x[key] = v`` (and ``x[:, :, 0] += h - 1``) on a constant tensor: numpy's in-place
+    write, so views made by indexing or permute see it as torch's views do."""
+    val = plain(v)
+    if val is None:
+        raise Stop("writing a value that is not constant into a constant tensor")
+    k = tuple(norm(i) for i in key) if isinstance(key, tuple) else norm(key)
+    if not x.arr.flags.writeable:
+        x.arr = x.arr.copy()
+    x.arr[k] = val
 
 
 def _checked(r, name):

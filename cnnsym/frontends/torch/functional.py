@@ -49,6 +49,16 @@ def _softmax(c, a):
     return c.emit("Softmax", [a["input"]], {"axis": norm(a["dim"]) if a["dim"] is not None else -1})
 
 
+@FUNCS.register("einsum")
+def _einsum(c, a, k):
+    """torch.einsum(equation, *operands) or (equation, [operands]): ONNX Einsum (torch accepts
+    spaces and upper-case letters in the equation, and so does the op)."""
+    if not a or not isinstance(norm(a[0]), str):
+        raise Stop("einsum without an equation string")
+    ops = a[1] if len(a) == 2 and isinstance(a[1], (list, tuple)) else a[1:]
+    return c.emit("Einsum", [as_tensor(c.it, x) for x in ops], {"equation": norm(a[0]).replace(" ", "")})
+
+
 @FUNCS.register("log_softmax", "input dim=None _stacklevel=3 dtype=None")
 def _log_softmax(c, a):
     return c.emit("LogSoftmax", [a["input"]], {"axis": norm(a["dim"]) if a["dim"] is not None else -1})

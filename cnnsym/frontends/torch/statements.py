@@ -9,6 +9,7 @@ import os
 import libcst as cst
 
 from ...errors import InputError
+from .consts import ConstTensor, set_item
 from .imports import find_source, submodule
 from . import requires
 from .registry import OPS
@@ -443,6 +444,8 @@ class Statements:
                 OPS.container_setitem(self, obj, key, v)
             elif isinstance(obj, Tensor):
                 return  # x[..] = y: in-place write, shape unchanged
+            elif isinstance(obj, ConstTensor):
+                set_item(obj, key, v)  # a constant tensor's elements are known: written as numpy writes
             else:
                 raise Stop("item assignment is not followed")
         elif t is cst.StarredElement:
@@ -486,7 +489,8 @@ def _assigned_targets(stmt):
     if isinstance(stmt, cst.SimpleStatementLine):
         for s in stmt.body:
             if isinstance(s, cst.Assign):
-                out.extend(t.target for t in s.targets)
+                for t in s.targets:  # B, C, H, W = x.shape: each name unknown, not left undefined
+                    out.extend(_flat_targets(t.target))
             elif isinstance(s, (cst.AnnAssign, cst.AugAssign)):
                 out.append(s.target)
     elif isinstance(stmt, (cst.For, cst.While, cst.If, cst.With, cst.Try)):
@@ -494,6 +498,14 @@ def _assigned_targets(stmt):
         stmt.visit(_NameBindings(names))
         out.extend(cst.Name(n) for n in names)
     return out
+
+
+def _flat_targets(t):
+    if isinstance(t, (cst.Tuple, cst.List)):
+        return [x for e in t.elements for x in _flat_targets(e.value)]
+    if isinstance(t, cst.StarredElement):
+        return _flat_targets(t.value)
+    return [t]
 
 
 class _NameBindings(cst.CSTVisitor):

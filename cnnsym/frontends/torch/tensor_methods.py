@@ -342,6 +342,14 @@ def tensor_index(it, x, elems, frame):
         i = keys.index(Ellipsis)
         n_real = sum(1 for k in keys if k is not None and k is not Ellipsis)
         keys = keys[:i] + [slice(None)] * (r - n_real) + keys[i + 1:]
+    tensor_keys = [i for i, k in enumerate(keys) if isinstance(k, (Tensor, Param))]
+    if len(tensor_keys) == 1 and all(k == slice(None) for i, k in enumerate(keys) if i != tensor_keys[0]):
+        # x[idx], x[:, idx] with an integer index tensor: torch's result is x's shape with that axis
+        # replaced by idx's shape whatever the values are (ONNX Gather); a bool mask's is data-dependent
+        idx = keys[tensor_keys[0]]
+        if idx.dtype not in (2, 3, 5, 6, 7):
+            raise Stop("indexing a tensor with a mask or a float tensor (data-dependent)")
+        return c.emit("Gather", [x, idx], {"axis": tensor_keys[0]})
     starts, ends, axes, steps, gathers, unsq = [], [], [], [], [], []
     ax = 0
     out_ax = 0
