@@ -331,6 +331,17 @@ class StrideDropsPixels(Rule):
             m (float[N,3,H,W] x) => (float y) <float[64,3,7,7] w> {
               y = Conv<strides=[2,2], pads=[3,3,3,3]>(x, w)
             }"""),
+        Example(input="1x3x64x64", note="a pad layer before an unpadded stride-2 conv: only padding is left out",
+                torch="""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.pad = nn.ReflectionPad2d(1)
+                    self.conv = nn.Conv2d(3, 8, 3, stride=2)
+                def forward(self, x):
+                    return self.conv(self.pad(x))
+            """),
         Example(input="1x3x7x7", note="ceil_mode keeps the edge", onnx="""
             m (float[N,3,7,7] x) => (float y) {
               y = MaxPool<kernel_shape=[2,2], strides=[2,2], ceil_mode=1>(x)
@@ -369,7 +380,7 @@ class StrideDropsPixels(Rule):
                 if ext + 1 < sj:
                     continue  # windows narrower than the stride skip pixels everywhere, by design
                 total = x[2 + j] + int(p[j]) + int(p[nsp + j]) - ext - 1
-                dropped = imod(total, sj) - int(p[nsp + j])
+                dropped = imod(total, sj) - int(p[nsp + j]) - self._padded_end(ctx, n.inputs[0], 2 + j)
                 v = ctx.value(dropped)
                 if v is None or v <= 0:
                     continue
@@ -384,6 +395,25 @@ class StrideDropsPixels(Rule):
                 if good:
                     msg += f"; none is discarded for {good}"
                 yield ctx.finding(self, r, msg)
+
+    @staticmethod
+    def _padded_end(ctx, tensor, axis):
+        """How much of ``tensor``'s axis end is padding its producer added (a ReflectionPad2d
+        before an unpadded conv, as fast_neural_style writes it): leaving that out loses no
+        input pixel. The begin pad is where the receptive field moved; 0 when unknown."""
+        pad = ctx.producer(tensor)
+        if pad is None or pad.node.op_type != "Pad" or not pad.node.inputs:
+            return 0
+        src, out = ctx.report.tensors.get(pad.node.inputs[0]), ctx.report.tensors.get(tensor)
+        if src is None or out is None or not src.shape or not out.shape or not src.rf or not out.rf:
+            return 0
+        a, b = src.rf[axis], out.rf[axis]
+        total = out.shape[axis] - src.shape[axis]
+        if a is None or b is None or not getattr(total, "is_Integer", isinstance(total, int)):
+            return 0
+        begin = (a.offset - b.offset) / a.stride
+        end = total - begin
+        return int(end) if getattr(end, "is_Integer", isinstance(end, int)) and int(end) > 0 else 0
 
     @staticmethod
     def _sizes(ctx, rel, sym):
