@@ -7,11 +7,19 @@ import sympy as sp
 
 from ...graph import FLOAT, INT64, Graph, Initializer, Node, Value
 from ...ops import infer_node, lookup
-from ...symbolic import as_expr
+from ...errors import InputError
+from ...symbolic import as_expr, expr_size
 from .values import Param, Tensor
 
 OPSET = 21
 UNKNOWN_DOMAIN = "torch.unknown"
+
+# Shape arithmetic that grows block after block at symbolic sizes (torchvision's Swin: pad to
+# a window multiple, slice back, add the shortcut; every block nests the last one's Max/Min)
+# costs minutes of sympy before analyze's own guard (MAX_EXPR_SIZE) fires; a frontend shape
+# this large has never been a real CNN's closed form, so the model is refused early, with
+# the cure named (concrete sizes keep every expression small)
+SYMBOLIC_SHAPE_LIMIT = 1_500
 
 
 class Builder:
@@ -118,6 +126,11 @@ class Builder:
         except Exception:  # noqa: BLE001 - the analysis reports the problem on this node
             return none
         out = list(res.outputs[:n_out])
+        for v in out:
+            n = max((expr_size(as_expr(d)) for d in (v.shape or ())), default=0) if v is not None else 0
+            if n > SYMBOLIC_SHAPE_LIMIT:
+                raise InputError(self.path, f"node {node.name!r} ({node.op_type}): its shape at symbolic input sizes "
+                                            f"grows past {SYMBOLIC_SHAPE_LIMIT} terms ({n}); give concrete sizes (--input)")
         return out + [None] * (n_out - len(out))
 
     def graph(self, inputs, outputs) -> Graph:
