@@ -17,7 +17,10 @@ What is not: what never changes (numbers, strings, sympy expressions, libcst nod
 file's positions, functions and classes, source locations) and the objects the frontend's
 own modules define at their top level (registry entries, sentinels), whose identity the
 interpreter relies on. A template is valid while none of the files it read changed (size
-and modification time); ``CNNSYM_SHARE_MODULES=0`` turns the sharing off."""
+and modification time). Off by default: it saved only 2-3% of a lint run, and a template
+made from a file named by an absolute path gave its locations to a later analysis of the
+same file named relatively (tests/test_explain.py in suite order); ``CNNSYM_SHARE_MODULES=1``
+turns it on."""
 from __future__ import annotations
 
 import os
@@ -44,7 +47,7 @@ _STATIC_FOR: set = set()  # the module names _STATIC was collected from
 
 
 def enabled() -> bool:
-    return os.environ.get("CNNSYM_SHARE_MODULES", "1") != "0"
+    return os.environ.get("CNNSYM_SHARE_MODULES", "0") == "1"
 
 
 _BUSY = []  # a template being made: its own first load runs as usual
