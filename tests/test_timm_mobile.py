@@ -29,6 +29,7 @@ import warnings
 from importlib.machinery import PathFinder
 
 import pytest
+from torch_oracle import module_truth
 
 torch = pytest.importorskip("torch")
 
@@ -59,17 +60,7 @@ def timm():
 
 
 def _torch_truth(timm, name):
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = timm.create_model(name, pretrained=False).eval()
-    params = sum(p.numel() for p in m.parameters())
-    buffers = sum(b.numel() for b in m.buffers())
-    shapes = {}
-    with torch.no_grad():
-        for s in SIZES:
-            shapes[s] = tuple(m(torch.zeros(1, 3, s, s)).shape)
-    return params, buffers, shapes
+    return module_truth(lambda: timm.create_model(name, pretrained=False), SIZES)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -12,6 +12,7 @@ import os
 from importlib.machinery import PathFinder
 
 import pytest
+from torch_oracle import module_truth
 
 torch = pytest.importorskip("torch")
 
@@ -51,19 +52,7 @@ def tv_models():
 
 
 def _torch_truth(tvm, name):
-    import warnings
-
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = getattr(tvm, name)(weights=None).eval()
-    params = sum(p.numel() for p in m.parameters())
-    buffers = sum(b.numel() for b in m.buffers())
-    shapes = {}
-    with torch.no_grad():
-        for s in SIZES:
-            shapes[s] = tuple(m(torch.zeros(1, 3, s, s)).shape)
-    return params, buffers, shapes
+    return module_truth(lambda: getattr(tvm, name)(weights=None), SIZES)
 
 
 @pytest.mark.parametrize("name", list(ZOO))
