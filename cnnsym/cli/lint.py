@@ -63,7 +63,10 @@ def load_cfg(config):
               help="pyproject.toml to read [tool.cnnsym] from (default: the nearest one).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (.cnnsym_cache/).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE")
-def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, no_cache, output):
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Worker processes for the files not in the cache (default 0: one per CPU, at most 8; "
+                   "1: all in this process). The output is the same.")
+def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, no_cache, output, jobs):
     if not paths:
         raise click.UsageError("give at least one PATH (a model file, FILE::CALL or a directory)")
 
@@ -94,7 +97,7 @@ def lint_cmd(paths, inputs, fmt, select, extend_select, ignore, strict, config, 
         if unknown:
             raise _Fail(f"no rule matches {', '.join(unknown)} (see `cnnsym rules`)")
         chosen = selected(rules, sel, _codes(extend_select) + list(cfg.extend_select), _codes(ignore) + list(cfg.ignore))
-        opts = Options(chosen, list(inputs) or None, cfg, cache=use_cache, fingerprint=fp)
+        opts = Options(chosen, list(inputs) or None, cfg, cache=use_cache, fingerprint=fp, jobs=jobs)
         if inputs:
             from ..analyze import parse_dims
 

@@ -61,6 +61,9 @@ class Options:
     # what decides the rule set, known before any rule is loaded (see selection_fingerprint);
     # None: the key names the selected rules and the loaded plugins instead
     fingerprint: str | None = None
+    # worker processes for the files not in the cache (cnnsym.lint.parallel): 1 in this
+    # process; None or 0 one per CPU (`cnnsym lint` without -j)
+    jobs: int | None = 1
 
 
 # --------------------------------------------------------------------------- discovery
@@ -216,11 +219,28 @@ def cached_file(path, opts, result, explicit_targets=()):
 
 
 # --------------------------------------------------------------------------- the run
-def run(paths, opts, lint_file=None, internal=None) -> LintResult | None:
+def lint_one(lint_file, internal, opts, path, targets):
+    """(findings, models, errors, cached) of one file, counted apart (a worker process's
+    share of a parallel run is merged in file order, as if linted here)."""
+    sub = LintResult()
+    try:
+        found = lint_file(path, opts, sub, targets)
+    except Exception as e:  # noqa: BLE001 - one file's failure is an error line naming it
+        if os.environ.get("CNNSYM_DEBUG") == "1":
+            raise
+        found = []
+        sub.errors.append(internal(path, e))
+    return list(found), sub.models, list(sub.errors), sub.cached
+
+
+def run(paths, opts, lint_file=None, internal=None, mapper=None) -> LintResult | None:
     """Every file's findings, suppressed, deduplicated and sorted. ``lint_file(path, opts,
     result, targets)`` lints one file (the engine's); without it, only the cache is read and
     None is returned as soon as one file's result is not there. ``internal(where, e)``: the
-    error line for a file whose linting failed (the run goes on)."""
+    error line for a file whose linting failed (the run goes on). ``mapper(jobs, opts,
+    lint_file, internal)``: each (path, targets) job's :func:`lint_one` outcome, in order
+    (:func:`cnnsym.lint.parallel.map_files` in worker processes); default: one after another
+    here."""
     res = LintResult()
     files, targets, errors = discover(paths)
     res.errors.extend(errors)
@@ -237,9 +257,9 @@ def run(paths, opts, lint_file=None, internal=None) -> LintResult | None:
         seen.add(ap)
         jobs.append((p, ()))
     jobs.extend(by_file.items())
-    for p, ts in jobs:
-        res.files += 1
-        if lint_file is None:
+    res.files += len(jobs)
+    if lint_file is None:
+        for p, ts in jobs:
             try:
                 found, _ = cached_file(p, opts, res, ts)
             except Exception:  # noqa: BLE001 - whatever fails here, the full run reports it
@@ -247,13 +267,14 @@ def run(paths, opts, lint_file=None, internal=None) -> LintResult | None:
             if found is None:
                 return None
             all_findings.extend(found)
-            continue
-        try:
-            all_findings.extend(lint_file(p, opts, res, ts))
-        except Exception as e:  # noqa: BLE001 - one file's failure is an error line naming it
-            if os.environ.get("CNNSYM_DEBUG") == "1":
-                raise
-            res.errors.append(internal(p, e))
+    else:
+        outcomes = (mapper(jobs, opts, lint_file, internal) if mapper is not None
+                    else [lint_one(lint_file, internal, opts, p, ts) for p, ts in jobs])
+        for found, models, errs, cached in outcomes:
+            all_findings.extend(found)
+            res.models += models
+            res.errors.extend(errs)
+            res.cached += cached
     res.findings = _dedupe(suppress(all_findings, opts.cfg))
     res.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code, f.message))
     return res

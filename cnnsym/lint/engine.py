@@ -27,7 +27,7 @@ from ..analyze import apply_inputs
 from ..config import load_config
 from ..errors import CnnsymError, InputError
 from ..parse import parse_bind, parse_dims
-from . import RULES, Finding, all_rules, selected
+from . import RULES, Finding, all_rules, parallel, selected
 # the run's light parts (discovery, cache, suppression) live in .cache; named here too
 from .cache import (IGNORE, NOQA, SKIP_DIRS, LintResult, Options, Target, cache_put, cached_file,  # noqa: F401
                     discover, run, selection_fingerprint, source_line, suppress, suppressed)
@@ -280,12 +280,15 @@ def _one(msg, path):
     return msg if path in msg else f"{path}: {msg}"
 
 
-def lint(paths, *, input=None, select=None, extend_select=(), ignore=(), config=None, cache=False) -> LintResult:
+def lint(paths, *, input=None, select=None, extend_select=(), ignore=(), config=None, cache=False,
+         jobs=1) -> LintResult:
     """``cnnsym lint`` as a function (``cnnsym.lint``): the findings and errors of the models
     in ``paths`` (a path, FILE::CALL, a directory, or a list of them). ``input``: what
     ``--input`` takes (a string or a list of them); ``select``/``extend_select``/``ignore``:
     rule codes or prefixes; ``config``: a pyproject.toml (default: the nearest one);
-    ``cache``: read and write .cnnsym_cache/ as the CLI does (off: every model analysed).
+    ``cache``: read and write .cnnsym_cache/ as the CLI does (off: every model analysed);
+    ``jobs``: worker processes (forked) for the files to analyse, as ``-j`` (default 1: all
+    in this process; None or 0: one per CPU); the result is the same.
     An unknown rule code or a bad input size raises CnnsymError."""
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     inputs = [input] if isinstance(input, str) else list(input or ())
@@ -300,7 +303,7 @@ def lint(paths, *, input=None, select=None, extend_select=(), ignore=(), config=
     for t in inputs:
         parse_dims(t.rpartition("=")[2].strip(), "--input")
     chosen = selected(rules, codes[0] or cfg.select, codes[1] + list(cfg.extend_select), codes[2] + list(cfg.ignore))
-    return lint_paths(paths, Options(chosen, inputs or None, cfg, cache=bool(cache) and cfg.cache))
+    return lint_paths(paths, Options(chosen, inputs or None, cfg, cache=bool(cache) and cfg.cache, jobs=jobs))
 
 
 def _codes_of(v):
@@ -313,5 +316,19 @@ def _codes_of(v):
 
 def lint_paths(paths, opts) -> LintResult:
     """Every file's findings (cached per file content), suppressed, deduplicated, sorted;
-    one file's failure is an error line naming it and the others go on."""
-    return run(paths, opts, _lint_file, _internal)
+    one file's failure is an error line naming it and the others go on. ``opts.jobs``
+    other than 1: the files not in the cache are linted in worker processes (None or 0:
+    one per CPU), with the same result."""
+    workers = opts.jobs if opts.jobs else parallel.default_jobs()
+    if workers <= 1:
+        return run(paths, opts, _lint_file, _internal)
+    return run(paths, opts, _lint_file, _internal,
+               mapper=lambda jobs, o, lf, internal: parallel.map_files(jobs, o, lf, internal, workers, _preload))
+
+
+def _preload(paths):
+    """What every worker would otherwise import on its own: loaded once, before the fork."""
+    if any(p.endswith(".py") for p in paths):
+        import cnnsym.frontends.torch  # noqa: F401
+    if any(p.endswith(".onnx") for p in paths):
+        import cnnsym.frontends.onnx  # noqa: F401

@@ -1,0 +1,129 @@
+"""Linting files in worker processes (``cnnsym lint -j N``; issue 12).
+
+A cold lint is CPU-bound and each file is independent, so the files whose result is not in
+the cache are linted by forked worker processes, one file per task, largest first (the
+longest tasks start first, so the last ones to finish are short). The workers are forked
+after the heavy imports (sympy, the frontends, the rules): they start with everything
+loaded and cost milliseconds each. Each worker writes its file's cache entry itself.
+
+What comes back is exactly what the in-process run makes: each file's findings, its model
+count and its error lines, merged in the order of the files, so the output is the same
+byte for byte whatever the number of workers. A worker that dies (a crash, the kernel's
+out-of-memory killer) breaks the pool; the files it left unfinished are then linted again,
+each in a process of its own, so one file's crash is an error line naming that file and no
+other file's result is lost.
+
+Where ``fork`` is not available (Windows), or there is at most one file to lint, the run
+stays in this process."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from .cache import LintResult, cached_file, lint_one
+
+MAX_WORKERS = 8
+
+# what a forked worker needs, set in the parent just before the fork (inherited, never pickled:
+# the rule classes and a test's replacement lint function need not be importable by name)
+_STATE = None
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may run on, at most MAX_WORKERS."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_WORKERS))
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _work(i):
+    lint_file, internal, opts, jobs = _STATE
+    path, targets = jobs[i]
+    return lint_one(lint_file, internal, opts, path, targets)
+
+
+def _crashed(path, why) -> str:
+    return (f"{path}: the worker process linting it died ({why}); not checked, the other files were "
+            f"(rerun with -j 1 to lint it in one process)")
+
+
+def map_files(jobs, opts, lint_file, internal, workers, preload=None):
+    """Each job's outcome (see :func:`~cnnsym.lint.cache.lint_one`), in the order of ``jobs``;
+    ``preload(paths)``: called before the workers are forked, with the paths they will lint."""
+    global _STATE
+    out = [None] * len(jobs)
+    todo = []
+    for i, (path, targets) in enumerate(jobs):
+        if opts.cache:  # results already cached need no worker
+            sub = LintResult()
+            try:
+                found, _ = cached_file(path, opts, sub, targets)
+            except Exception:  # noqa: BLE001 - the worker meets the same failure and reports it
+                found = None
+            if found is not None:
+                out[i] = (found, sub.models, sub.errors, sub.cached)
+                continue
+        todo.append(i)
+    workers = min(workers, len(todo))
+    if workers <= 1 or not can_fork():
+        for i in todo:
+            out[i] = lint_one(lint_file, internal, opts, *jobs[i])
+        return out
+
+    def size(i):
+        try:
+            return os.path.getsize(jobs[i][0])
+        except OSError:
+            return 0
+
+    todo.sort(key=lambda i: (-size(i), i))
+    if preload is not None:
+        preload([jobs[i][0] for i in todo])
+    _STATE = (lint_file, internal, opts, jobs)
+    ctx = multiprocessing.get_context("fork")
+    try:
+        left = _pool(ctx, workers, todo, out)
+        # a worker died: each unfinished file again, alone in a process, so the file that
+        # kills its process is named and the others are linted
+        for k in range(0, len(left), workers):
+            batch = left[k:k + workers]
+            pools = [ProcessPoolExecutor(1, mp_context=ctx) for _ in batch]
+            try:
+                futs = [p.submit(_work, i) for p, i in zip(pools, batch)]
+                for i, f in zip(batch, futs):
+                    try:
+                        out[i] = f.result()
+                    except BrokenProcessPool as e:
+                        out[i] = ([], 0, [_crashed(jobs[i][0], e or "killed")], 0)
+            finally:
+                for p in pools:
+                    p.shutdown(wait=True)
+    finally:
+        _STATE = None
+    return out
+
+
+def _pool(ctx, workers, todo, out):
+    """Run ``todo`` in one pool; the indices left unfinished when a worker died."""
+    ex = ProcessPoolExecutor(workers, mp_context=ctx)
+    futs = {}
+    try:
+        futs = {ex.submit(_work, i): i for i in todo}
+        wait(futs)
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+    left = []
+    for f, i in futs.items():
+        try:
+            out[i] = f.result()
+        except BrokenProcessPool:
+            left.append(i)
+    return sorted(left)
