@@ -1,5 +1,5 @@
 """Where a cold `cnnsym lint` spends its CPU time, phase by phase, in one process (issue 12):
-libcst parsing, node positions (a codegen of each file), module levels (the files' top-level
+parsing (ast, read into the frontend's nodes, positions included), module levels (the files' top-level
 code and what it imports), building and running the models (construction + forward),
 the analysis (api.analyze_loaded) and the rest (rules, input sizes, output).
 
@@ -7,7 +7,7 @@ the analysis (api.analyze_loaded) and the rest (rules, input sizes, output).
     python bench/lint_phases.py PATH...         # any files or folders
 
 Phases are measured by wrapping the functions that do them (exclusive of one another where
-they nest: parse and positions are subtracted from the phase that triggered them).
+they nest: parse is subtracted from the phase that triggered them).
 """
 from __future__ import annotations
 
@@ -49,15 +49,7 @@ def main(paths):
     cfg = load_config(None)
     rules = selected(all_rules(), cfg.select, list(cfg.extend_select), list(cfg.ignore))
     T["start-up (imports, rules)"] = time.process_time() - t0
-    scope.parse = _timed("libcst parse (read + parse)", imports.parse)
-    get = imports._Positions.get
-
-    def positions(self, node, default=None):
-        if self._map is None:
-            return _timed("positions (codegen)", get)(self, node, default)
-        return get(self, node, default)
-
-    imports._Positions.get = positions
+    scope.parse = _timed("parse (read + ast + convert)", imports.parse)
     interpreter.Interp.exec_module = _timed("module levels", interpreter.Interp.exec_module)
     api.load = _timed("build + forward", api.load)
     api.analyze_loaded = _timed("analysis", api.analyze_loaded)

@@ -1,4 +1,4 @@
-"""PyTorch model source -> Graph, read statically with libcst: nothing in the file is
+"""PyTorch model source -> Graph, read statically (Python's ast parser, no import): nothing in the file is
 imported or executed.
 
 ``load_source("models/net.py::Net")`` evaluates the class's ``__init__`` (default or given
@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-import libcst as cst
+from . import syntax as cst
 import sympy as sp
 
 from ...errors import InputError
@@ -149,7 +149,7 @@ def _construct(it, fs, path, target):
     frame.locals = fs.globals
     try:
         expr = cst.parse_expression(target)
-    except Exception:  # noqa: BLE001 - libcst's parser errors
+    except Exception:  # noqa: BLE001 - the parser's errors
         raise InputError(path, f"cannot read the model spec {target!r}: expected NAME or NAME(args)")
     if not isinstance(expr, (cst.Name, cst.Call, cst.Attribute)):
         raise InputError(path, f"the model spec {target!r} must be a name or a call")
@@ -183,7 +183,7 @@ def _construct(it, fs, path, target):
 
 
 def _src(node):
-    return cst.Module([]).code_for_node(node)
+    return cst.source_of(node)
 
 
 def _def_node(obj):

@@ -1,9 +1,9 @@
 """The interpreter's expressions: names, literals, f-strings, comprehensions, operators,
-comparisons, subscripts and calls, each evaluator registered for its libcst node type in
+comparisons, subscripts and calls, each evaluator registered for its node type (.syntax) in
 ``EXPRESSIONS``. A mixin of :class:`~.interpreter.Interp`."""
 from __future__ import annotations
 
-import libcst as cst
+from . import syntax as cst
 import sympy as sp
 
 from . import consts
@@ -20,19 +20,9 @@ _EXC_NAMES = {"ValueError", "TypeError", "NotImplementedError", "RuntimeError", 
               "ModuleNotFoundError", "BaseException", "NameError", "OverflowError", "PendingDeprecationWarning"}
 
 
-_LITERALS: dict = {}
-
-
 def _literal(e):
-    """An Integer, Float or SimpleString node's value, by its text: libcst's evaluated_value
-    runs ast.literal_eval (a compile) on every call, ~10% of a source analysis (issue 12)."""
-    key = (type(e), e.value)
-    v = _LITERALS.get(key, _MISSING)
-    if v is _MISSING:
-        if len(_LITERALS) >= 65536:
-            _LITERALS.clear()
-        v = _LITERALS[key] = e.evaluated_value
-    return v
+    """An Integer, Float or SimpleString node's value (the parser evaluated it)."""
+    return e.value
 
 
 class Expressions:

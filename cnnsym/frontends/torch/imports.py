@@ -10,16 +10,12 @@ standard library) are never read. Parsed files are cached across analyses (keyed
 size and modification time); one analysis reads at most :data:`MAX_FILES` files."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import re
 import sys
-from collections import namedtuple
 from importlib.machinery import PathFinder
 
-import libcst as cst
-from libcst._nodes.internal import CodegenState
+from . import syntax
 
 MAX_FILES = 300  # source files one analysis may read (the analysed file and what it imports)
 MAX_FILE_BYTES = 2_000_000  # a larger file is not read (generated code, vendored data)
@@ -158,89 +154,10 @@ def submodule(package_file: str, name: str):
 _PARSED: dict = {}
 
 
-class _Positions:
-    """A file's node positions (``.get(node).start.line`` / ``.column``, as libcst's
-    PositionProvider gives them), resolved on the first lookup: they come from generating
-    the whole file's code again, and most files an analysis reads (imported helpers,
-    transforms) never need one (issue 12)."""
-
-    __slots__ = ("_tree", "_map")
-
-    def __init__(self, tree):
-        self._tree = tree
-        self._map = None
-
-    def get(self, node, default=None):
-        if self._map is None:
-            state = _StartState(self._tree)
-            self._tree._codegen(state)
-            self._map = state.starts
-        start = self._map.get(node)
-        return default if start is None else _Range(start)
-
-
-_NEWLINE_RE = re.compile(r"\r\n?|\n")  # libcst.metadata.position_provider.NEWLINE_RE
-_Start = namedtuple("_Start", "line column")
-
-
-class _Range:
-    __slots__ = ("start",)
-
-    def __init__(self, start):
-        self.start = start
-
-
-class _StartState(CodegenState):
-    """libcst's PositionProvidingCodegenState (libcst/metadata/position_provider.py) keeping
-    only the start of each node's syntactic range, which is all the frontend reads: the same
-    codegen callbacks and the same rules (a node's recorded syntactic start, hoisted from
-    ``start_node`` when given, wins over its whitespace-inclusive one), without a CodeRange
-    and two CodePositions per node, the metadata wrapper and its resolver: a third of the
-    time (issue 12). tests/test_source_positions.py compares it with PositionProvider."""
-
-    def __init__(self, module):
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
-        self.line, self.column = 1, 0
-        self.stack: list = []
-        self.starts: dict = {}
-
-    def add_indent_tokens(self) -> None:
-        self.tokens.extend(self.indent_tokens)
-        for token in self.indent_tokens:
-            self._advance(token)
-
-    def add_token(self, value: str) -> None:
-        self.tokens.append(value)
-        self._advance(value)
-
-    def _advance(self, value):
-        if "\n" not in value and "\r" not in value:
-            self.column += len(value)
-        else:
-            segments = _NEWLINE_RE.split(value)
-            self.line += len(segments) - 1
-            self.column = len(segments[-1])
-
-    def before_codegen(self, node) -> None:
-        self.stack.append(_Start(self.line, self.column))
-
-    def after_codegen(self, node) -> None:
-        start = self.stack.pop()
-        if node not in self.starts:
-            self.starts[node] = start
-
-    @contextlib.contextmanager
-    def record_syntactic_position(self, node, *, start_node=None, end_node=None):
-        start = _Start(self.line, self.column)
-        try:
-            yield
-        finally:
-            self.starts[node] = self.starts[start_node] if start_node is not None else start
-
-
 def parse(path: str):
-    """(tree, positions) of a file, parsed once per (path, size, mtime) across analyses.
-    Raises OSError, UnicodeDecodeError or libcst's parser errors."""
+    """The syntax tree of a file (:mod:`.syntax`: positions included), parsed once per
+    (path, size, mtime) across analyses. Raises OSError, UnicodeDecodeError or
+    :class:`.syntax.ParserSyntaxError`."""
     st = os.stat(path)
     key = (path, st.st_size, st.st_mtime_ns)
     hit = _PARSED.get(key)
@@ -250,8 +167,7 @@ def parse(path: str):
         raise OSError(0, f"file too large to read ({st.st_size} bytes)")
     with open(path, "rb") as f:
         text = f.read().decode("utf-8")
-    tree = cst.parse_module(text)
-    out = (tree, _Positions(tree))
+    out = syntax.parse_module(text)
     if len(_PARSED) >= _CACHE_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = out

@@ -1,4 +1,4 @@
-"""A small abstract interpreter over libcst trees: it evaluates a model file's module
+"""A small abstract interpreter over syntax trees (.syntax): it evaluates a model file's module
 level, ``__init__`` and ``forward`` without importing or executing anything. Integers are
 Python ints or sympy expressions, tensors are :class:`~.values.Tensor` (a graph name and a
 symbolic shape), layers are :class:`~.values.Module`. What it cannot follow becomes
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-import libcst as cst
+from . import syntax as cst
 
 from ...graph import SourceLoc
 from ...symbolic import dim_symbol

@@ -13,7 +13,7 @@ served, so the state copied is exactly the state a fresh run would have built.
 
 What is copied: the interpreter's values (lists, dicts, sets, the classes of
 :mod:`.values`, file scopes, frames) object by object, keeping shared references shared.
-What is not: what never changes (numbers, strings, sympy expressions, libcst nodes and a
+What is not: what never changes (numbers, strings, sympy expressions, syntax nodes and a
 file's positions, functions and classes, source locations) and the objects the frontend's
 own modules define at their top level (registry entries, sentinels), whose identity the
 interpreter relies on. A template is valid while none of the files it read changed (size
@@ -29,17 +29,16 @@ import sys
 import types
 from collections import OrderedDict, defaultdict
 
-import libcst as cst
+from . import syntax as cst
 import sympy as sp
 
 from ...graph import SourceLoc
-from .imports import _Positions
 
 MAX_TEMPLATES = 16
 
 _TEMPLATES: "OrderedDict" = OrderedDict()  # (path, symbolic) -> (stamps, state)
 _ATOMIC_TYPES = (type(None), bool, int, float, complex, str, bytes, range, type, types.FunctionType,
-                 types.BuiltinFunctionType, types.MethodType, types.ModuleType, sp.Basic, cst.CSTNode, _Positions,
+                 types.BuiltinFunctionType, types.MethodType, types.ModuleType, sp.Basic, cst.CSTNode,
                  SourceLoc, BaseException, frozenset)
 _STATIC: set = set()  # ids of objects the cnnsym modules define at their top level
 _STATIC_KEEP: list = []  # ... kept alive, so their ids stay theirs

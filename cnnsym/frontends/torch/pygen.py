@@ -10,7 +10,7 @@ bound and is reported as not followed, never cut short silently. ``send()`` valu
 not modelled: a ``yield`` expression evaluates to None, as with ``next()``."""
 from __future__ import annotations
 
-import libcst as cst
+from . import syntax as cst
 
 from .registry import EXPRESSIONS, OPS
 from .values import MAX_LOOP, Stop
@@ -41,7 +41,7 @@ class _Finder(cst.CSTVisitor):
 
 @OPS.register()
 def is_generator(node) -> bool:
-    """Whether the function ``node`` (a libcst FunctionDef) is a generator function."""
+    """Whether the function ``node`` (a .syntax FunctionDef) is a generator function."""
     hit = _IS_GEN.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]

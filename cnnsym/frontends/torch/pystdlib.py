@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 
-import libcst as cst
+from . import syntax as cst
 
 from .imports import module_name
 from .registry import BUILTINS, FUNCS, LAYERS, OPS, STDLIB
@@ -151,7 +151,7 @@ def dataclass_fields(classes):
             if isinstance(stmt, cst.SimpleStatementLine):
                 for s in stmt.body:
                     if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name):
-                        ann = cst.Module([]).code_for_node(s.annotation.annotation)
+                        ann = cst.source_of(s.annotation.annotation)
                         if "ClassVar" in ann:
                             continue
                         n = s.target.value

@@ -24,7 +24,7 @@ Tables:
 - ``MODULE_METHODS``: ``nn.Module`` method name -> ``f(it, m, args, kwargs, node)``.
 - ``TORCH_CTORS``: ``torch.zeros``-style constructors -> ``f(it, args, kwargs, node)``.
 - ``BUILTINS``: Python builtin name -> :class:`~.values.Builtin`.
-- ``EXPRESSIONS``: libcst expression type -> ``evaluate(interp, node, frame)``.
+- ``EXPRESSIONS``: syntax (.syntax) expression type -> ``evaluate(interp, node, frame)``.
 - ``STDLIB``: standard-library dotted names -> value (:mod:`.pystdlib`).
 - ``OPS``: the operations the interpreter delegates to the torch semantics, by function
   name (``OPS.tensor_binop(it, ...)``).

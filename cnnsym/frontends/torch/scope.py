@@ -2,7 +2,7 @@
 names (:class:`Frame`)."""
 from __future__ import annotations
 
-import libcst as cst
+from . import syntax as cst
 
 from ...errors import InputError
 from ...graph import SourceLoc
@@ -12,7 +12,7 @@ SCOPE_NAME = "__cnnsym_static__"
 
 
 class FileScope:
-    """One parsed source file: its tree, positions and module-level names."""
+    """One parsed source file: its tree (nodes carry their positions) and module-level names."""
 
     def __init__(self, interp, path: str, dotted: str):
         self.interp = interp
@@ -20,7 +20,7 @@ class FileScope:
         self.dotted = dotted
         self.globals: dict = {"__name__": SCOPE_NAME, "__file__": path}
         try:
-            self.tree, self.positions = parse(path)  # cached across analyses
+            self.tree = parse(path)  # cached across analyses
         except OSError as e:
             raise InputError(path, f"cannot read: {e.strerror.lower() if e.strerror else e}")
         except UnicodeDecodeError:
@@ -35,14 +35,14 @@ class FileScope:
         self.stars: list = []  # files of a package __init__'s `from .x import *`, read when a name is missing
 
     def loc(self, node) -> SourceLoc:
-        pos = self.positions.get(node)
-        if pos is None:
+        line = node.line if node is not None else 0
+        if not line:
             return SourceLoc(self.path, 0, 0)
-        return SourceLoc(self.path, pos.start.line, pos.start.column + 1)
+        return SourceLoc(self.path, line, node.column + 1)
 
-    def line(self, node) -> int:
-        pos = self.positions.get(node)
-        return pos.start.line if pos is not None else 0
+    @staticmethod
+    def line(node) -> int:
+        return node.line if node is not None else 0
 
 
 class Frame:

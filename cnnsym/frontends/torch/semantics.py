@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-import libcst as cst
+from . import syntax as cst
 import sympy as sp
 
 from ...symbolic import dim_symbol, fdiv, imod

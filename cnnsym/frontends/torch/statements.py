@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-import libcst as cst
+from . import syntax as cst
 
 from ...errors import InputError
 from .consts import ConstTensor, set_item

@@ -4,7 +4,7 @@ reductions, ``chunk``/``split``, ``expand``/``repeat``, ``x.size()`` / ``x.shape
 attributes, and indexing ``x[:, 0]``."""
 from __future__ import annotations
 
-import libcst as cst
+from . import syntax as cst
 import sympy as sp
 
 from ...graph import INT64
