@@ -3,8 +3,10 @@
 ``import onnx`` costs about 0.6 s, most of it spent importing ``ml_dtypes`` (through
 ``onnx.helper``), which reading a model does not need. The message classes live in the
 generated module ``onnx/onnx_ml_pb2.py``, which imports only ``google.protobuf``. This module
-executes that file by path, under a private module name, without running
-``onnx/__init__.py``.
+builds what that file builds, without running ``onnx/__init__.py``: with upb's pool and
+metaclass directly when the file has the shape protoc generates (see ``_build_from_source``:
+google.protobuf's pure-Python layer is then not imported at all), else by executing the file
+by path under a private module name.
 
 Why this is sound: the generated module registers ``onnx/onnx-ml.proto`` in protobuf's default
 descriptor pool. With the ``upb`` backend (protobuf >= 4.21's default) registering the same
@@ -65,6 +67,10 @@ def _load_generated():
         with open(os.path.join(folder, "onnx_pb.py"), encoding="utf-8") as f:
             if "from .onnx_ml_pb2 import *" not in f.read():  # the package re-exports this module
                 return None
+        with open(path, encoding="utf-8") as f:
+            mod = _build_from_source(f.read())
+        if mod is not None:
+            return mod
         mspec = importlib.util.spec_from_file_location("_cnnsym_onnx_ml_pb2", path)
         if mspec is None or mspec.loader is None:
             return None
@@ -73,6 +79,140 @@ def _load_generated():
         return mod
     except Exception:  # noqa: BLE001 - any surprise: use the onnx package instead
         return None
+
+
+# What the generated module does, statement by statement, when it has exactly this shape (protoc
+# >= 5.26 with the upb runtime): check the runtime version, add the serialized file to the
+# default pool, then protobuf's builder makes the descriptors and classes. Executing it imports
+# google.protobuf's pure-Python layer (descriptor_pool, symbol_database, builder and with them
+# python_message, text_format, the decoder and encoder: ~0.011 s of a report's start-up), none
+# of which the upb classes use. _build_from_source does the same three steps with upb's own
+# pool and metaclass; any other shape of the file (an extra import, another builder call)
+# returns None and the module is executed as before. A test checks that the
+# result holds the very objects the generated module yields (tests/test_onnx_pb_upb.py).
+#
+# The generated file's statements, one per line once the version check's arguments are joined;
+# {...} marks the parts that vary. Comments and blank lines are skipped; after the
+# _USE_C_DESCRIPTORS line only that block's indented lines and comments may follow (that block
+# runs only with the pure-Python runtime).
+GENERATED_SHAPE = (
+    '"""Generated protocol buffer code."""',
+    "from google.protobuf import descriptor as _descriptor",
+    "from google.protobuf import descriptor_pool as _descriptor_pool",
+    "from google.protobuf import runtime_version as _runtime_version",
+    "from google.protobuf import symbol_database as _symbol_database",
+    "from google.protobuf.internal import builder as _builder",
+    "_runtime_version.ValidateProtobufRuntimeVersion({version})",
+    "_sym_db = _symbol_database.Default()",
+    "DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile({file})",
+    "_globals = globals()",
+    "_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)",
+    "_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, {module}, _globals)",
+    "if not _descriptor._USE_C_DESCRIPTORS:",
+)
+
+
+def _generated_parts(src):
+    """{"version": (domain, major, minor, patch, suffix, location), "file": bytes, "module": str}
+    when ``src`` has exactly the shape above, else None."""
+    import ast
+
+    lines = iter(src.splitlines())
+    statements = []
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.endswith("(") and line.startswith("_runtime_version."):  # arguments on their own lines
+            parts = [line]
+            for more in lines:
+                parts.append(more.strip())
+                if more.strip() == ")":
+                    break
+            line = parts[0] + " ".join(parts[1:-1]) + ")"
+        statements.append(line)
+        if line == GENERATED_SHAPE[-1]:
+            break
+    if len(statements) != len(GENERATED_SHAPE):
+        return None
+    for line in lines:
+        if line.strip() and not line.startswith((" ", "#")):
+            return None
+    got = {}
+    for line, shape in zip(statements, GENERATED_SHAPE):
+        head, sep, tail = shape.partition("{")
+        if not sep:
+            if line != shape:
+                return None
+            continue
+        key, _, tail = tail.partition("}")
+        if not (line.startswith(head) and line.endswith(tail) and len(line) > len(head) + len(tail)):
+            return None
+        text = line[len(head):len(line) - len(tail)]
+        try:
+            if key == "version":
+                domain, *rest = [x.strip() for x in text.split(",")]
+                if not domain.startswith("_runtime_version.Domain.") or len(rest) != 5:
+                    return None
+                value = (domain.rpartition(".")[2], *(ast.literal_eval(x) for x in rest))
+                if not (all(type(x) is int for x in value[1:4]) and all(type(x) is str for x in value[4:])):
+                    return None
+            else:
+                value = ast.literal_eval(text)
+                if type(value) is not (bytes if key == "file" else str):
+                    return None
+        except (ValueError, SyntaxError):
+            return None
+        got[key] = value
+    return got
+
+
+def _build_from_source(src):
+    """The generated module's namespace built with upb directly, or None (see above)."""
+    parts = _generated_parts(src)
+    if parts is None:
+        return None
+    import types
+
+    from google._upb import _message as upb
+    from google.protobuf import message as pb_message
+    from google.protobuf import runtime_version
+    from google.protobuf.internal import enum_type_wrapper
+    from google.protobuf.pyext.cpp_message import GeneratedProtocolMessageType
+
+    domain, *version = parts["version"]
+    runtime_version.ValidateProtobufRuntimeVersion(runtime_version.Domain[domain], *version)
+    module_name = parts["module"]
+    ns = types.ModuleType("_cnnsym_onnx_ml_pb2", "Generated protocol buffer code.")
+    g = ns.__dict__
+    fd = g["DESCRIPTOR"] = upb.default_pool.AddSerializedFile(parts["file"])
+
+    def descriptors(msg, prefix):  # builder.BuildMessageAndEnumDescriptors
+        for name, nested in msg.nested_types_by_name.items():
+            g[prefix + name.upper()] = nested
+            descriptors(nested, prefix + name.upper() + "_")
+        for enum in msg.enum_types:
+            g[prefix + enum.name.upper()] = enum
+
+    for name, msg in fd.message_types_by_name.items():
+        g["_" + name.upper()] = msg
+        descriptors(msg, "_" + name.upper() + "_")
+
+    def message(msg, prefix):  # builder._BuildMessage (with upb, reflection's metaclass is this one)
+        body = {name: message(nested, prefix + msg.name + ".") for name, nested in msg.nested_types_by_name.items()}
+        body.update(DESCRIPTOR=msg, __module__=module_name, __qualname__=prefix + msg.name)
+        return GeneratedProtocolMessageType(msg.name, (pb_message.Message,), body)
+
+    # builder.BuildTopDescriptorsAndMessages
+    for name, enum in fd.enum_types_by_name.items():
+        g["_" + name.upper()] = enum
+        g[name] = enum_type_wrapper.EnumTypeWrapper(enum)
+        for value in enum.values:
+            g[value.name] = value.number
+    if fd.extensions_by_name or fd.services_by_name:
+        return None
+    for name, msg in fd.message_types_by_name.items():
+        g[name] = message(msg, "")
+    return ns
 
 
 def proto():
