@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import os
 import sys
 
@@ -107,7 +108,29 @@ def _write(text: str, output):
         raise _Fail(f"-o {output}: cannot write ({e.strerror or e})") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# command name -> the module of this package that defines it (registering it on ``main`` with
+# ``@main.command``). A command's module is imported when the command is looked up, so
+# ``cnnsym report`` imports report's module (and what it imports), not check's, lint's or
+# verify's (issue 12: start-up). ``cnnsym --help`` lists them all, importing each.
+# tests/test_cli_lazy.py checks that the modules register exactly these names.
+COMMAND_MODULES = {"check": "check", "compare": "conventions", "conventions": "conventions",
+                   "explain": "explain", "lecture": "lecture", "lint": "lint", "ops": "ops",
+                   "report": "report", "rules": "lint", "verify": "verify"}
+
+
+class _LazyGroup(click.Group):
+    """A click group whose commands' modules are imported on first lookup."""
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=__version__, prog_name="cnnsym", message="%(prog)s %(version)s")
 def main():
     """cnnsym: exact, symbolic shapes, parameters, MACs, memory and receptive fields of
