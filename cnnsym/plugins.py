@@ -6,8 +6,15 @@ Found through the entry-point group ``cnnsym.plugins`` (an installed package dec
 ``[project.entry-points."cnnsym.plugins"] NAME = "module"``) and through paths or module
 names in ``[tool.cnnsym] plugins`` (paths relative to the ``pyproject.toml``). Importing the
 module registers what it defines; whatever it registers is tagged with the plugin's origin,
-so ``cnnsym ops`` and ``cnnsym rules`` say where each op and rule comes from. A plugin that
-fails to import or registers a duplicate is a :class:`PluginError` naming it.
+so ``cnnsym ops`` and ``cnnsym rules`` say where each op and rule comes from.
+
+An installed (entry-point) plugin whose import fails (a stale editable install whose module
+is gone, a missing dependency, an exception in its code) is skipped: one line on stderr names
+it and the error, what it registered before failing is taken back, and the command goes on
+without it, so a model that needs one of its ops gets that op reported as not supported (the
+totals marked incomplete), exactly as if the plugin were not installed. A plugin named in
+``[tool.cnnsym] plugins`` that fails, or any plugin that registers a name already taken, is a
+:class:`PluginError` naming it (the project asked for it, or two sources claim one name).
 
 ``CNNSYM_NO_PLUGINS=1`` skips entry points (config plugins still load).
 """
@@ -40,6 +47,7 @@ class PluginInfo:
 
 
 LOADED: list = []
+SKIPPED: list = []  # (name, one-line reason) of entry-point plugins that failed to import
 _DONE_EP = False
 _DONE_PATHS: set = set()
 
@@ -62,8 +70,16 @@ def _load_builtins():
         fn()
 
 
-def _load_one(name, source, target, origin, importer, module=None):
+def _load_one(name, source, target, origin, importer, module=None, skip_failed=False):
+    """Import one plugin and tag what it registered. ``skip_failed``: an import that fails
+    with anything but a :class:`CnnsymError` is a warning and the plugin is left out (what it
+    registered before failing removed) instead of a :class:`PluginError`."""
     before = {kind: set(reg) for kind, (reg, _) in REGISTRIES.items()}
+
+    def mine(cls):  # registered while importing, or by this module before (imported early)
+        m = getattr(cls, "__module__", "") or ""
+        return module is not None and (m == module or m.startswith(module + "."))
+
     try:
         importer()
     except CnnsymError as e:
@@ -72,12 +88,17 @@ def _load_one(name, source, target, origin, importer, module=None):
         if isinstance(e, (KeyboardInterrupt, SystemExit)) and not isinstance(e, SystemExit):
             raise
         msg = " ".join(f"{type(e).__name__}: {e}".split())[:300]
-        raise PluginError(f"plugin {name!r} ({source} {target}) failed to load: {msg}") from None
+        if not skip_failed:
+            raise PluginError(f"plugin {name!r} ({source} {target}) failed to load: {msg}") from None
+        for kind, (reg, _) in REGISTRIES.items():  # take back what it registered before failing
+            old = before.get(kind)
+            for key in [k for k, c in reg.items() if (k not in old if old is not None else mine(c))]:
+                del reg[key]
+        SKIPPED.append((name, msg))
+        sys.stderr.write(f"cnnsym: warning: plugin {name!r} ({source} {target}) failed to load, "
+                         f"continuing without it: {msg}\n")
+        return None
     info = PluginInfo(name, source, target, origin)
-
-    def mine(cls):  # registered while importing, or by this module before (imported early)
-        m = getattr(cls, "__module__", "") or ""
-        return module is not None and (m == module or m.startswith(module + "."))
 
     for kind, (reg, describe) in REGISTRIES.items():
         # a registry first declared while this plugin imported holds only what it added
@@ -182,10 +203,14 @@ def _scan_entry_points():
                 return None  # a zip archive or other file: importlib.metadata reads those
             continue
         try:
-            names = os.listdir(d)
+            with os.scandir(d) as it:  # directory order, as os.listdir; no stat per entry
+                entries = list(it)
         except OSError:
             return None
-        for stem in names:
+        for entry in entries:
+            stem = entry.name
+            if not stem.endswith((".dist-info", ".egg-info")):
+                continue
             base, ext = os.path.splitext(stem)
             if ext not in (".dist-info", ".egg-info"):
                 continue
@@ -194,19 +219,24 @@ def _scan_entry_points():
                 continue
             seen.add(key)
             path = os.path.join(d, stem)
-            if not os.path.isdir(path):
+            try:
+                is_dir = entry.is_dir()  # follows symlinks, as os.path.isdir
+            except OSError:
+                is_dir = False
+            if not is_dir:
                 if ext == ".egg-info":
                     continue  # a single-file egg-info (PKG-INFO) declares no entry points
                 return None
-            try:
-                with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as f:
-                    text = f.read()
+            try:  # bytes first: most files do not mention the group and need no decoding
+                with open(os.path.join(path, "entry_points.txt"), "rb") as f:
+                    data = f.read()
             except FileNotFoundError:
                 continue
             except OSError:
                 return None
-            if GROUP not in text:
+            if GROUP.encode() not in data:
                 continue
+            text = data.decode("utf-8")
             section, dist = None, _Dist(path)
             for line in map(str.strip, text.splitlines()):
                 if not line or line.startswith("#"):
@@ -239,7 +269,7 @@ def load_entry_points():
                 obj()  # an entry point may name a setup function instead of a module
 
         _load_one(ep.name, "entry point", f"{GROUP}:{ep.name} = {ep.value}", origin, imp,
-                  module=ep.value.split(":", 1)[0].strip())
+                  module=ep.value.split(":", 1)[0].strip(), skip_failed=True)
 
 
 def load_paths(items, base: str = "."):
