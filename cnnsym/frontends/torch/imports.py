@@ -64,8 +64,11 @@ def package_base(path: str) -> str:
     return d
 
 
+@functools.lru_cache(maxsize=4096)
 def module_name(path: str) -> str:
-    """The dotted name Python gives the file at ``path`` (from the packages above it)."""
+    """The dotted name Python gives the file at ``path`` (from the packages above it).
+    Cached per process: a class's ``__module__`` is asked for at every isinstance and
+    registry lookup, and each answer walks the directories up (issue 12)."""
     path = os.path.abspath(path)
     base = package_base(path)
     rel = os.path.relpath(path, base)

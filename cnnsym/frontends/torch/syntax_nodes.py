@@ -121,12 +121,25 @@ def source_of(node) -> str:
 
 
 def _kind(name, fields=(), base=CSTNode):
-    return type(name, (base,), {"__slots__": tuple(fields), "_fields": tuple(fields)})
+    ns = {"__slots__": tuple(fields), "_fields": tuple(fields)}
+    if fields:  # a plain __init__ per class: nodes are made by the hundred thousand (issue 12)
+        code = (f"def __init__(self, {', '.join(f + '=None' for f in fields)}):\n"
+                + "".join(f"    self.{f} = {f}\n" for f in fields)
+                + "    self._pos = _NOPOS\n    self._src = None\n")
+        scope = {"_NOPOS": _NOPOS}
+        exec(code, scope)  # noqa: S102 - field names are this module's own constants
+        ns["__init__"] = scope["__init__"]
+    return type(name, (base,), ns)
 
 
 class _Literal(CSTNode):
     __slots__ = ("value",)
     _fields = ("value",)
+
+    def __init__(self, value=None):
+        self.value = value
+        self._pos = _NOPOS
+        self._src = None
 
     @property
     def evaluated_value(self):
