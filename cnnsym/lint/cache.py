@@ -5,11 +5,14 @@ loop itself, which :func:`cnnsym.lint.engine.lint_paths` drives with the analysi
 changed), the findings are printed without importing sympy, libcst or the rules (issue 12:
 a warm run is start-up, hashing and reading the cache).
 
-A file's cache key: cnnsym's version, the run's options (the selected rules, or, from the
-CLI, the selection as written plus the plugins that could add rules: configured plugin
-files by content, installed entry points by distribution and version), the configuration,
-the file's path and content, and the content of the ``.py`` files beside it (a source model
-imports its siblings)."""
+A file's cache key: cnnsym's version and its own source (the size and modification time of
+every ``.py`` file of the installed package: a result made by other code is not reused), the
+run's options (the selected rules, or, from the CLI, the selection as written plus the
+plugins that could add rules: configured plugin files by content, installed entry points by
+distribution and version), the configuration, the file's path and content, and the content
+of the ``.py`` files beside it (a source model imports its siblings). The entry also records
+the other files the analysis may read (:mod:`cnnsym.lint.deps`: what the file imports, in any
+folder) with a hash of their content; a hit whose recorded files changed is a miss."""
 from __future__ import annotations
 
 import hashlib
@@ -123,6 +126,67 @@ def selection_fingerprint(select, extend_select, ignore, cfg, no_plugins=None) -
 
 
 _DIR_DIGEST: dict = {}
+_FILE_DIGEST: dict = {}
+_STAMPS: dict = {}
+_CODE: list = []
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def reset():
+    """Forget what this process hashed and read (a run's start: files may have changed
+    since the last run of a long-lived process)."""
+    _DIR_DIGEST.clear()
+    _FILE_DIGEST.clear()
+    _STAMPS.clear()
+    _LINES.clear()
+
+
+def file_stamp(path):
+    """(path, size, modification time) of a file, or None; once per run."""
+    if path not in _STAMPS:
+        try:
+            st = os.stat(path)
+            _STAMPS[path] = (path, st.st_size, st.st_mtime_ns)
+        except OSError:
+            _STAMPS[path] = None
+    return _STAMPS[path]
+
+
+def code_digest() -> str:
+    """cnnsym's own source, cheaply: the relative path, size and modification time of every
+    ``.py`` file of the package (an edit or a reinstall changes it); once per process."""
+    if not _CODE:
+        h = hashlib.sha256(__version__.encode())
+        for root, dirs, files in os.walk(PACKAGE_DIR):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            for n in sorted(files):
+                if n.endswith(".py"):
+                    p = os.path.join(root, n)
+                    try:
+                        st = os.stat(p)
+                    except OSError:
+                        continue
+                    h.update(f"{os.path.relpath(p, PACKAGE_DIR)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        _CODE.append(h.hexdigest())
+    return _CODE[0]
+
+
+def file_digest(path):
+    """A hash of the file's content (None when it cannot be read), once per run."""
+    if path in _FILE_DIGEST:
+        return _FILE_DIGEST[path]
+    try:
+        with open(path, "rb") as f:
+            d = hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    except OSError:
+        d = None
+    _FILE_DIGEST[path] = d
+    return d
+
+
+def deps_fresh(entry) -> bool:
+    """Every file the entry's analysis may have read still has the content it had."""
+    return all(file_digest(p) == d for p, d in (entry.get("deps") or {}).items())
 
 
 def _dir_digest(d):
@@ -149,7 +213,7 @@ def cache_key(path, opts, explicit_targets=()):
              "targets": [t.spec for t in explicit_targets],
              "cfg": None if opts.cfg is None else {k: getattr(opts.cfg, k) for k in ("input", "bind", "budgets", "models")}}
     h = hashlib.sha256()
-    h.update(__version__.encode())
+    h.update(code_digest().encode())
     h.update(json.dumps(extra, sort_keys=True, default=str).encode())
     if opts.fingerprint is None:
         h.update(json.dumps([(p.name, p.origin) for p in plugins.LOADED]).encode())
@@ -210,6 +274,8 @@ def cached_file(path, opts, result, explicit_targets=()):
         except OSError:
             key = None
         hit = cache_get(opts, key) if key else None
+        if hit is not None and not deps_fresh(hit):
+            hit = None  # a file it imports changed: analysed again, the entry replaced
         if hit is not None:
             result.cached += 1
             result.models += hit.get("models", 0)
@@ -241,6 +307,7 @@ def run(paths, opts, lint_file=None, internal=None, mapper=None) -> LintResult |
     lint_file, internal)``: each (path, targets) job's :func:`lint_one` outcome, in order
     (:func:`cnnsym.lint.parallel.map_files` in worker processes); default: one after another
     here."""
+    reset()
     res = LintResult()
     files, targets, errors = discover(paths)
     res.errors.extend(errors)

@@ -30,7 +30,7 @@ from ..parse import parse_bind, parse_dims
 from . import RULES, Finding, all_rules, parallel, selected
 # the run's light parts (discovery, cache, suppression) live in .cache; named here too
 from .cache import (IGNORE, NOQA, SKIP_DIRS, LintResult, Options, Target, cache_put, cached_file,  # noqa: F401
-                    discover, run, selection_fingerprint, source_line, suppress, suppressed)
+                    discover, file_digest, run, selection_fingerprint, source_line, suppress, suppressed)
 from .context import LintContext, display_path
 
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -262,11 +262,22 @@ def _lint_file(path, opts, result, explicit_targets=()):
             errors.append(_internal(t.spec, e))
             key = None
     if key:
-        cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
-                               "errors": errors, "models": models})
+        try:
+            read = _read_closure(path) if path.endswith(".py") else []
+        except (OSError, ValueError, RecursionError):
+            read = None
+        if read is not None:
+            cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
+                                   "errors": errors, "models": models, "deps": {p: file_digest(p) for p in read}})
     result.models += models
     result.errors.extend(errors)
     return findings
+
+
+def _read_closure(path):
+    from .deps import read_closure  # with the torch frontend's import resolution: source files only
+
+    return read_closure(path)
 
 
 def _internal(where, e) -> str:
