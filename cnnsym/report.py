@@ -26,7 +26,6 @@ registered formats (:mod:`cnnsym.render`).
 from __future__ import annotations
 
 import importlib
-from html import escape as html_escape
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Optional
@@ -261,7 +260,9 @@ class Report:
         render = importlib.import_module("cnnsym.render")
         if "html" in render.FORMATS:
             return self.render("html", fragment=True)
-        return f"<pre>{html_escape(self.render('table', width=120))}</pre>"
+        from html import escape  # here, not at the top: every command imports this module (start-up)
+
+        return f"<pre>{escape(self.render('table', width=120))}</pre>"
 
     def __repr__(self) -> str:
         macs = self.totals.get("macs")

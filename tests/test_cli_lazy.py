@@ -1,6 +1,7 @@
 """The CLI imports a command's module when the command is looked up (cnnsym/cli/_app.py,
 COMMAND_MODULES; issue 12: `cnnsym report` should not pay for check's, lint's or verify's
-imports). The table must name every command each module registers, and nothing else."""
+imports), and a table report imports no other format's module (cnnsym/render/__init__.py).
+The table must name every command each module registers, and nothing else."""
 import importlib
 import os
 import pkgutil
@@ -27,9 +28,9 @@ def test_report_imports_only_its_own_command_modules():
     code = ("import sys\n"
             "from click.testing import CliRunner\n"
             "from cnnsym.cli import main\n"
-            "r = CliRunner().invoke(main, ['report', sys.argv[1], '--format', 'json'])\n"
+            "r = CliRunner().invoke(main, ['report', sys.argv[1]])\n"
             "assert r.exit_code == 0, r.output\n"
-            "print(sorted(m for m in sys.modules if m.startswith('cnnsym.cli.')))\n")
+            "print(sorted(m for m in sys.modules if m.startswith(('cnnsym.cli.', 'cnnsym.render.'))))\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-c", code, str(ROOT / "fixtures" / "seed_conv.onnx")], capture_output=True,
                        text=True, env=env, timeout=300, cwd=str(ROOT))
@@ -38,6 +39,10 @@ def test_report_imports_only_its_own_command_modules():
     assert not {"cnnsym.cli.check", "cnnsym.cli.lint", "cnnsym.cli.verify", "cnnsym.cli.explain",
                 "cnnsym.cli.ops"} & set(loaded), loaded
     assert "cnnsym.cli.report" in loaded
+    # the default (table) format needs no other format's module (cnnsym/render/__init__.py)
+    assert not {"cnnsym.render.json", "cnnsym.render.html", "cnnsym.render.csv", "cnnsym.render.markdown",
+                "cnnsym.render.oplist"} & set(loaded), loaded
+    assert "cnnsym.render.table" in loaded
 
 
 def test_help_lists_every_command():

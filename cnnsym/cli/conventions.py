@@ -4,7 +4,6 @@ group by importing this module (cli.py does, at its end). Start-up stays light: 
 the analysis are imported inside the commands only."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -180,6 +179,8 @@ def compare_cmd(model, inputs, binds, fmt, output, timeout):
     def emit():
         rows = compare_rows(rep)
         if fmt == "json":
+            import json  # here: report imports this module for --convention, and needs no json
+
             doc = {"model": rep.path, "bindings": None if rep.bindings is None else
                    {k: int(v) for k, v in rep.bindings.items()}, "conventions": rows,
                    "unaccounted": [{"op": u["op"], "count": u["count"]} for u in rep.unaccounted]}
@@ -207,6 +208,8 @@ def conventions_cmd(fmt, output):
         if fmt == "markdown":
             _write(C.markdown_table(), output)
         elif fmt == "json":
+            import json
+
             doc = {p.name: {"tool": p.tool, "unit": p.unit, "summary": p.summary, "aliases": list(p.aliases),
                             "default": p.default, "ops": p.ops, "global_mean_is_pool": p.global_mean_is_pool,
                             "rank0_is_zero": p.rank0_is_zero,

@@ -127,11 +127,12 @@ def _lists_models(model, fmt, output) -> bool:
 
 
 def _format(name):
-    from ..render import FORMATS
+    from .. import render
 
-    if name not in FORMATS:
-        raise _Fail(f"--format: {name!r} is not a report format (formats: {', '.join(FORMATS)})")
-    return FORMATS[name]
+    form = render.report_format(name)  # the default format imports no other format's module
+    if form is None:
+        raise _Fail(f"--format: {name!r} is not a report format (formats: {', '.join(render.FORMATS)})")
+    return form
 
 
 def _piped_width(wide: bool) -> int:
