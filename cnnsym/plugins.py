@@ -278,8 +278,10 @@ def load_paths(items, base: str = "."):
     import importlib.util
     import sys
 
+    if not items:
+        return  # nothing to load, so no built-ins to load first (a report needs no lint rule)
     _load_builtins()  # built-ins first: a plugin cannot take their names
-    for item in items or ():
+    for item in items:
         item = str(item)
         is_path = item.endswith(".py") or os.sep in item or "/" in item
         key = os.path.abspath(os.path.join(base, item)) if is_path else item
