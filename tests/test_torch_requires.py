@@ -192,6 +192,23 @@ def test_inplace_add_must_not_grow_its_target():
     assert rep.valid_ranges["H"]["text"] == "1..1"
 
 
+INPLACE_METHOD = """
+class Net(nn.Module):
+    def forward(self, x):
+        y = x.mean(dim=2, keepdim=True)
+        x.mul_(y)     # fine: y (1, C, 1, W) does not grow x
+        y.add_(x)     # grows y (1, C, 1, W) to (1, C, H, W) unless H == 1: torch refuses
+        return y
+"""
+
+
+def test_inplace_method_must_not_grow_its_target():
+    # the method form of the rule above: torch refuses y.add_(x) exactly where it refuses y += x
+    rep, refused, allowed = agree(INPLACE_METHOD, "1x3xHxW", grid("HW", 1, 4), "in-place Add")
+    assert allowed == 4 and refused == 12  # only H = 1
+    assert rep.valid_ranges["H"]["text"] == "1..1"
+
+
 def test_inplace_rank_growth_is_a_problem():
     body = "class Net(nn.Module):\n    def forward(self, x):\n        y = x[0]\n        y += x\n        return y\n"
     rep, refused, allowed = agree(body, "2x3x4x4", [{}])

@@ -8,6 +8,7 @@ import sympy as sp
 
 from ...graph import FLOAT, INT64, Initializer
 from ...symbolic import as_expr
+from . import requires
 from .builder import UNKNOWN_DOMAIN
 from .values import Module, Param, Stop, Tensor, Unknown, norm
 
@@ -165,6 +166,9 @@ def node_name(it, fn):
     return f"{owner}.{base}" if owner else base
 
 
+_INPLACE_BINARY = {"add_": "Add", "sub_": "Subtract", "mul_": "Multiply", "div_": "Divide"}
+
+
 def call_func(it, name, h, a, k, s):
     if it.phase != "forward":
         if name in ("relu", "sigmoid", "tanh"):  # activations passed as callables are called in forward
@@ -174,6 +178,9 @@ def call_func(it, name, h, a, k, s):
     c = Ctx(it, node_name(it, name.rstrip("_")), it.site_loc(), call_site_loc(it, s))
     out = h(c, list(a), dict(k))
     if inplace and a and isinstance(a[0], Tensor) and isinstance(out, Tensor):
+        op = _INPLACE_BINARY.get(name)
+        if op is not None and len(a) > 1 and isinstance(a[1], Tensor):
+            requires.inplace_broadcast(it.builder, a[0], a[1], out, op)  # x.add_(y) must not grow x
         a[0].name, a[0].shape, a[0].dtype, a[0].value = out.name, out.shape, out.dtype, out.value
         return a[0]
     return out
