@@ -286,6 +286,10 @@ def tensor_values(t):
     vals = _plain_values(t)
     if vals is not None:
         return vals
+    raw = getattr(t, "_raw", None)  # a light TensorProto (cnnsym/frontends/_onnxdec.py): its own bytes
+    if raw is not None:
+        t = proto().TensorProto()
+        t.ParseFromString(raw)
     from onnx import numpy_helper
 
     arr = numpy_helper.to_array(t)

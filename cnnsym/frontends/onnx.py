@@ -10,6 +10,7 @@ import re
 from ..errors import InputError
 from ..graph import FLOAT_TYPES, Graph, GraphInput, Initializer, Node, Subgraph
 from ..symbolic import as_expr, dim_symbol
+from . import _onnxdec
 from ._onnxpb import ITEMSIZE, expected_itemsize, newest_opset_at_least, proto, tensor_values
 from ._onnxwire import lean_bytes
 from ._scopes import assign_modules
@@ -91,7 +92,7 @@ def read_tensor(t, path, folder, *, check_external=True, raw_len=None) -> Initia
 
 
 def attr_value(a, path, folder):
-    A = proto().AttributeProto
+    A = _onnxdec.AttributeProto  # the AttributeType numbers (the same as protobuf's class)
     t = a.type
     if t == A.INT:
         return int(a.i)
@@ -122,7 +123,8 @@ def _decode(path):
 
 def _decode_lean(path):
     """The file's ModelProto without big ``raw_data`` fields of initializers, and
-    ``{initializer index: raw_data length}`` of those (cnnsym/frontends/_onnxwire.py)."""
+    ``{initializer index: raw_data length}`` of those (cnnsym/frontends/_onnxwire.py); for a
+    small file, the light ModelProto of cnnsym/frontends/_onnxdec.py when it models the file."""
     return _read(path, lean=True)
 
 
@@ -152,6 +154,11 @@ def _read(path, *, lean):
             data, raw_sizes = f.read(), {}
         else:
             data, raw_sizes = stripped
+    model = _onnxdec.decode(data) if lean and not raw_sizes else None  # small files: no protobuf
+    if model is not None:
+        if model.ir_version <= 0 or not model.HasField("graph"):
+            raise InputError(path, "not an ONNX model (no IR version or no graph)")
+        return model, raw_sizes
     from google.protobuf.message import DecodeError
 
     try:
