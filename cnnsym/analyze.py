@@ -109,6 +109,41 @@ def toposort(graph: Graph):
 from .ops import _CACHE, _freeze, infer_node  # noqa: E402,F401
 
 
+# pure functions of (hashable, immutable) sympy values, kept across the analyses of a process:
+# lint analyses many models of one file, and the same fields, shapes and sums recur (issue 12)
+_MEMO_LIMIT = 100_000
+_THROUGH: dict = {}  # (RF, Window) -> RF
+_JOIN: dict = {}  # tuple of fields -> (RF, misaligned)
+_BYTES: dict = {}  # (shape, dtype) -> bytes
+_TERMS: dict = {}  # expression -> [(monomial, coefficient)] (fast_sum)
+
+
+def _memo(table, key, fn, *args):
+    hit = table.get(key)
+    if hit is None:
+        if len(table) >= _MEMO_LIMIT:
+            table.clear()
+        hit = table[key] = fn(*args)
+    return hit
+
+
+def _through(rf, window):
+    if window is None:
+        return rf
+    return _memo(_THROUGH, (rf, window), rf.through, window)
+
+
+def _join(fields):
+    fields = [f for f in fields if f is not None]
+    if len(fields) <= 1:
+        return join(fields)
+    return _memo(_JOIN, tuple(fields), join, fields)
+
+
+def _tensor_bytes(shape, dtype):
+    return _memo(_BYTES, (tuple(shape), dtype), lambda: nbytes(numel(shape), dtype))
+
+
 def _compose_rf(spec, in_rfs):
     if spec is None:
         return None, False
@@ -122,8 +157,8 @@ def _compose_rf(spec, in_rfs):
             rfs = in_rfs[idx] if idx < len(in_rfs) else None
             if rfs is None or ax >= len(rfs) or rfs[ax] is None:
                 continue
-            fields.append(rfs[ax].through(window))
-        f, mis = join(fields)
+            fields.append(_through(rfs[ax], window))
+        f, mis = _join(fields)
         misaligned |= mis
         out.append(f)
     if all(f is None for f in out):
@@ -144,7 +179,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 symbols.setdefault(s.name, (gi.name, ax))
                 (spatial if ax >= 2 and rank >= 3 else batchlike if ax == 0 else set()).add(s.name)
         env[gi.name] = Value(gi.shape, gi.dtype)
-        tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, nbytes(numel(gi.shape), gi.dtype), rf)
+        tensors[gi.name] = TensorInfo(gi.name, gi.shape, gi.dtype, _tensor_bytes(gi.shape, gi.dtype), rf)
     for name in graph.symbol_defaults:  # source hyperparameters made symbolic (--symbolic)
         symbols.setdefault(name, (None, None))
     for name in getattr(graph, "free_symbols", ()):  # source script globals not determined statically
@@ -244,7 +279,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     shape = tuple(dim_symbol(f"{_safe(node.name)}_{_safe(o)}_{ax}") for ax in range(len(decl[0])))
                 dtype = decl[1] if decl else 1
                 env[o] = Value(shape, dtype)
-                tensors[o] = TensorInfo(o, shape, dtype, None if shape is None else nbytes(numel(shape), dtype),
+                tensors[o] = TensorInfo(o, shape, dtype, None if shape is None else _tensor_bytes(shape, dtype),
                                         None, node.name, declared)
                 rfs[o] = None
             continue
@@ -287,7 +322,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             if mis:
                 warnings.append(f"receptive fields of the branches joined at {node.name!r} are misaligned (different offsets or strides)")
             rfs[o] = rf
-            tensors[o] = TensorInfo(o, v.shape, v.dtype, nbytes(numel(v.shape), v.dtype), rf, node.name,
+            tensors[o] = TensorInfo(o, v.shape, v.dtype, _tensor_bytes(v.shape, v.dtype), rf, node.name,
                                     constant=is_const)
             if is_const:
                 const.add(o)
@@ -465,11 +500,14 @@ def fast_sum(exprs):
             continue
         terms = parts.get(e)
         if terms is None:
-            terms = parts[e] = [(m, int(c) if c.is_Integer else c)
-                                for c, m in (t.as_coeff_Mul() for t in sp.Add.make_args(e))]
+            terms = parts[e] = _memo(_TERMS, e, _terms_of, e)
         for m, c in terms:
             acc[m] = acc.get(m, 0) + c
     return sp.Add(*[c * m for m, c in acc.items() if c != 0], const)
+
+
+def _terms_of(e):
+    return [(m, int(c) if c.is_Integer else c) for c, m in (t.as_coeff_Mul() for t in sp.Add.make_args(e))]
 
 
 def _safe(name):

@@ -74,12 +74,26 @@ def _printer():
     return Printer
 
 
+_COMPILED: dict = {}  # the constraints' relations -> (compiled test, kinds)
+
+
 def _lambdified(report):
     """A vectorised, exact (int64) test of all constraints at many integer points."""
     syms = sorted({s for c in report.constraints for s in c.rel.free_symbols}, key=lambda s: s.name)
     if not syms:
         return syms, None
     import numpy as np  # domain scans only: imported on use (start-up time, issue 12)
+    # the test depends on the relations only: models of one file (lint) share them, compiled once
+    key = tuple(c.rel for c in report.constraints)
+    hit = _COMPILED.get(key)
+    if hit is None:
+        if len(_COMPILED) >= 1024:
+            _COMPILED.clear()
+        hit = _COMPILED[key] = _compile(report, syms, np)
+    return syms, _tester(syms, *hit, np)
+
+
+def _compile(report, syms, np):
     exprs = []
     for c in report.constraints:
         r = c.rel
@@ -101,8 +115,10 @@ def _lambdified(report):
     # (and numpy.f2py, numpy.testing), 70-200 ms on first use
     f = sp.lambdify(syms, [e for _, e in exprs], printer=_printer(),
                     modules=[{"numpy": np, "functools": functools}])
-    kinds = [k for k, _ in exprs]
+    return f, [k for k, _ in exprs]
 
+
+def _tester(syms, f, kinds, np):
     def ok(count=False, **vals):
         """Where every constraint holds; with ``count``, how many hold at each point."""
         n = max(np.size(v) for v in vals.values())
@@ -118,7 +134,7 @@ def _lambdified(report):
                     res &= hold
         return res
 
-    return syms, ok
+    return ok
 
 
 def monotone(e) -> bool:
