@@ -14,9 +14,13 @@ again (HRNet, BiFPN, U-Net skips after resizing):
 - neither provably >= 2 (both may be the broadcast 1): constraint ``(a - b)(a - 1)(b - 1) =
   0``, result ``max(a, b)`` (times ``min(1, a, b)``, which is 1 unless a dim can be 0).
 
-"Provably >= 2" is a cheap sufficient test (``lower_bound``): a lower bound from the dims'
-positivity through sums, positive products, floor, ceiling, Max and Min. Dims that are never
-equal (``L`` vs ``3L``): constraint ``(a - 1)(b - 1) = 0``, result ``a + b - 1``.
+"Provably >= 2" is a cheap sufficient test (:func:`._bounds.at_least`: interval arithmetic
+from the dims' positivity that sees through a pad to a window multiple). Dims that are never
+equal (``L`` vs ``3L``): constraint ``(a - 1)(b - 1) = 0``, result ``a + b - 1``. Dims written
+differently but provably equal (``h`` and ``7*h - 7*floor(6*h/7) - Mod(-h, 7)``, Swin's
+padded-then-sliced map against its shortcut) need no constraint and give the shorter one;
+a dim provably 1 broadcasts like the literal 1; ``min(1, a, b)`` is left out where both are
+provably >= 1. Without these each residual block nested the last one's Max/Min.
 Every input whose dim agrees with the result on the valid domain passes its receptive field
 through unchanged; a 1 broadcast over the output gives jump 0 (``BROADCAST``).
 """
@@ -26,6 +30,7 @@ import sympy as sp
 
 from ..receptive import Window
 from ..symbolic import ONE, ZERO, expr_size
+from ._bounds import at_least, differ, equal
 
 BROADCAST = Window(ZERO, ZERO, ZERO)
 
@@ -40,7 +45,8 @@ def broadcast(op, shapes):
             j = i - (rank - len(s))
             if j >= 0:
                 dims.append((idx, j, s[j]))
-        non1 = [d for d in dims if d[2] != ONE]
+        ones = {d for _, _, d in dims if _is_one(d)}
+        non1 = [t for t in dims if t[2] not in ones]
         agree = set()
         if not non1:
             out.append(ONE)
@@ -49,10 +55,15 @@ def broadcast(op, shapes):
             for _, _, d in non1[1:]:
                 if d == first:
                     continue
-                eq = sp.Eq(d, first)
-                if eq is sp.true:
+                eq = _eq(d, first)
+                same = eq is sp.true or equal(d, first)
+                if same:
+                    if expr_size(d) < expr_size(first):
+                        first = d
+                    agree.add(d)
+                    agree.add(non1[0][2])
                     continue
-                if eq is sp.false:
+                if eq is sp.false or differ(d, first):
                     if d.is_number and first.is_number:
                         op.fail(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast (axis {i}: {first} vs {d})",
                                 kind="broadcast", expected=first, got=d)
@@ -64,6 +75,8 @@ def broadcast(op, shapes):
                     cons.append((rel, f"{op.op_type} inputs differ on axis {i} ({first} vs {d}): one must be 1"))
                     first = sp.expand(first + d - 1)
                     continue
+                agree.add(d)
+                agree.add(non1[0][2])
                 # equal or one of them 1 (see the module docstring for the result)
                 big_first, big_d = _at_least_two(first), _at_least_two(d)
                 if big_first and big_d:
@@ -72,63 +85,43 @@ def broadcast(op, shapes):
                         first = d
                 elif big_first or big_d:
                     small, first = (d, first) if big_first else (first, d)
-                    cons.append((sp.Eq((small - first) * (small - 1), 0),
+                    cons.append((_eq((small - first) * (small - 1), ZERO),
                                  f"{op.op_type} inputs must agree on axis {i} ({small} vs {first}) or the first be 1"))
                 else:
-                    cons.append((sp.Eq((first - d) * (first - 1) * (d - 1), 0),
+                    cons.append((_eq((first - d) * (first - 1) * (d - 1), ZERO),
                                  f"{op.op_type} inputs must agree on axis {i} ({first} vs {d}) or one be 1"))
-                    first = sp.Max(first, d) * sp.Min(1, first, d)
-                agree.add(d)
-                agree.add(non1[0][2])
+                    # max(a, b) is the one provably not smaller, min(1, a, b) leaves out
+                    # what is provably >= 1 (all of it: 1)
+                    low = [x for x in (first, d) if not at_least(x, 1)]
+                    first = d if at_least(d, first) else first if at_least(first, d) else sp.Max(first, d, evaluate=False)
+                    if low:
+                        first = first * sp.Min(1, *low, evaluate=False)
             out.append(first)
         # an axis of extent 1 broadcast over the output (a pooled branch expanded back over
         # the map) gives every output unit its one unit's field: jump 0; a dim constrained
         # to equal the result maps through unchanged
-        rf.append(tuple((idx, j, None if d == out[-1] or d in agree or len(dims) == 1 else BROADCAST)
-                        for idx, j, d in dims if d == out[-1] or d in agree or len(dims) == 1 or d == ONE) or None)
+        rf.append(tuple((idx, j, None if d == out[-1] or d in agree or len(dims) == 1 or (d in ones and out[-1] == ONE)
+                         else BROADCAST)
+                        for idx, j, d in dims if d == out[-1] or d in agree or len(dims) == 1 or d in ones) or None)
     return tuple(out), cons, tuple(rf)
 
 
+def _eq(a, b):
+    """Eq(a, b), evaluated by sympy only where that is cheap: sympy's own test of two floor
+    expressions rewrites them (seconds each on DLA's trees, issue 12); the bounds settle
+    the equal and never-equal cases that matter, the rest is a relation for the domain."""
+    return sp.Eq(a, b) if expr_size(a) + expr_size(b) <= _EVAL_SIZE else sp.Eq(a, b, evaluate=False)
+
+
+_EVAL_SIZE = 60
+
+
+def _is_one(d) -> bool:
+    """d is 1 (literally, or provably: a dim written as an expression that is always 1)."""
+    if d == ONE:
+        return True
+    return not d.is_number and equal(d, ONE)
+
+
 def _at_least_two(e) -> bool:
-    lb = lower_bound(e)
-    return lb is not None and lb >= 2
-
-
-def lower_bound(e):
-    """A number <= e for every value of its symbols (dims are positive integers), or None:
-    cheap structural bounds, no solving."""
-    if e.is_Number:
-        return e
-    if e.is_Symbol:
-        if e.is_integer and e.is_positive:
-            return ONE
-        return ZERO if e.is_nonnegative else None
-    if isinstance(e, (sp.floor, sp.ceiling)):
-        lb = lower_bound(e.args[0])
-        return None if lb is None else (sp.floor(lb) if isinstance(e, sp.floor) else sp.ceiling(lb))
-    if e.is_Add:
-        total = ZERO
-        for t in e.args:
-            lb = lower_bound(t)
-            if lb is None:
-                return None
-            total += lb
-        return total
-    if e.is_Mul:
-        coeff, rest = e.as_coeff_Mul()
-        if coeff < 0:
-            return None
-        total = coeff
-        for f in sp.Mul.make_args(rest):
-            lb = lower_bound(f)
-            if lb is None or lb < 0:
-                return None
-            total *= lb
-        return total
-    if isinstance(e, sp.Max):
-        lbs = [b for b in map(lower_bound, e.args) if b is not None]
-        return max(lbs) if lbs else None
-    if isinstance(e, sp.Min):
-        lbs = [lower_bound(a) for a in e.args]
-        return None if any(b is None for b in lbs) else min(lbs)
-    return None
+    return at_least(e, 2)

@@ -13,7 +13,8 @@ from ..receptive import Window
 from ..symbolic import ONE, ZERO, as_expr, cdiv
 from . import Case, Inference, Op, register
 from ._broadcast import broadcast
-from .shape import BIG, INT64_MAX, VALUE_LIMIT, _array, _at_least, _axes, _axis, _clamp, _concrete, _int, _map_rf, _max0, _rank, _value
+from .shape import (BIG, INT64_MAX, VALUE_LIMIT, _array, _at_least, _axes, _axis, _clamp, _concrete, _int, _map_rf, _max0,
+                    _negative, _nonneg, _positive, _rank, _value)
 
 
 def _slice_axis(op, d, start, end, step):
@@ -31,9 +32,10 @@ def _slice_axis(op, d, start, end, step):
                 return hi
             if i <= -BIG:
                 return lo
-        elif not (i.is_negative or i.is_nonnegative):
+        neg = _negative(i)
+        if not neg and not _nonneg(i):
             cons.append((sp.Ge(i, 0), f"Slice index {i} is taken as non-negative"))
-        i = d + i if i.is_negative else i
+        i = d + i if neg else i
         return _clamp(i, lo if clamp_lo else -sp.oo, hi if clamp_hi else sp.oo)
 
     if step > 0:
@@ -47,7 +49,7 @@ def _slice_axis(op, d, start, end, step):
         e = -ONE if end == INT64_MAX else adjust(end, -ONE, d - 1, clamp_hi=False)
         n = _max0(cdiv(sp.expand(s - e), -step))
         # an empty axis stays empty (the clamp to [0, d - 1] above assumes d >= 1)
-        n = n * sp.Min(1, d) if not as_expr(d).is_positive else n
+        n = n * sp.Min(1, d) if not _positive(as_expr(d)) else n
     return s, n, cons
 
 

@@ -23,8 +23,9 @@ import sympy as sp
 
 from ..graph import INT64, Value
 from ..receptive import Window
-from ..symbolic import ONE, ZERO, as_expr, cdiv, fdiv
+from ..symbolic import ONE, ZERO, as_expr, cdiv, expr_size, fdiv
 from . import UNKNOWN_OPERAND, Case, Inference, Op, numel, register
+from ._bounds import differ, equal, nonneg, positive
 
 VALUE_LIMIT = 1024
 # an index of this magnitude means "to the end" / "from the start" (exporters pass
@@ -125,8 +126,12 @@ def _equal(op, a, b, message, cons):
     kind = "elements" if "element count" in message else "shape"
     if diff.is_number:
         op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
-    rel = sp.Eq(a, b)
-    if rel is sp.false:
+    if equal(a, b):  # written differently, provably one value (see ._bounds)
+        return
+    # sympy's own Eq of floor expressions rewrites them (seconds each on DLA's trees):
+    # only where that is cheap; the bounds above settle what matters
+    rel = sp.Eq(a, b) if expr_size(a) + expr_size(b) <= 60 else sp.Eq(a, b, evaluate=False)
+    if rel is sp.false or differ(a, b):
         op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
     if rel is not sp.true:
         cons.append((rel, message))
@@ -139,7 +144,7 @@ def _at_least(op, x, lo, message, cons):
         if diff < 0:
             op.fail(f"{message} (got {x})")
         return
-    if diff.is_nonnegative:
+    if _nonneg(diff):
         return
     cons.append((sp.Ge(x, lo), message))
 
@@ -167,9 +172,9 @@ def _exact_div(a, b):
 def _max0(x):
     """max(x, 0), kept exact where the sign is provable."""
     x = as_expr(x)
-    if x.is_nonnegative:
+    if _nonneg(x):
         return x
-    if x.is_negative:
+    if _nonneg(-x):
         return ZERO
     return sp.Max(x, 0)
 
@@ -178,16 +183,30 @@ def _clamp(x, lo, hi):
     """min(max(x, lo), hi) for lo <= hi, kept exact where the comparison is provable."""
     x, lo, hi = as_expr(x), as_expr(lo), as_expr(hi)
     d = sp.expand(x - lo)
-    if d.is_negative:
+    if _negative(d):
         return lo
-    if not d.is_nonnegative:
+    if not _nonneg(d):
         x = sp.Max(x, lo)
     d = sp.expand(hi - x)
-    if d.is_negative:
+    if _negative(d):
         return hi
-    if d.is_nonnegative:
+    if _nonneg(d):
         return x
     return sp.Min(x, hi)
+
+
+def _nonneg(d) -> bool:
+    """d >= 0 proved: sympy's assumptions, then the bounds that see through a pad to a
+    multiple (``6*h - 7*floor(6*h/7)``, see :mod:`._bounds`)."""
+    return bool(d.is_nonnegative) or nonneg(d)
+
+
+def _negative(d) -> bool:
+    return bool(d.is_negative) or positive(-d)
+
+
+def _positive(d) -> bool:
+    return bool(d.is_positive) or positive(d)
 
 
 # receptive fields ---------------------------------------------------------------------
