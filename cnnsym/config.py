@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .errors import CnnsymError
 from .parse import parse_amount, parse_bind, parse_dims, parse_for_all, parse_growth
+from ._dataclass import dataclass
 
 PREFIX = "tool.cnnsym"
 

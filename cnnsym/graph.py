@@ -1,12 +1,13 @@
 """The one representation both frontends produce: ONNX op semantics, sympy shapes."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Optional
 
 import sympy as sp
 
 from .symbolic import Expr
+from ._dataclass import dataclass
 
 # ONNX TensorProto element types -> bits per element (strings and unknowns count 0);
 # sub-byte types (int4, uint4, float4 two to a byte, int2/uint2 four) are packed, so a

@@ -23,11 +23,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from importlib.machinery import PathFinder
 
 from .config import find_pyproject, plugin_list
 from .errors import CnnsymError
+from ._dataclass import dataclass
 
 GROUP = "cnnsym.plugins"
 

@@ -26,13 +26,14 @@ registered formats (:mod:`cnnsym.render`).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property, lru_cache
 from typing import Optional
 
 import sympy as sp
 
 from .symbolic import as_expr
+from ._dataclass import dataclass
 
 SCHEMA_VERSION = 2  # 2: the modules section and nodes[i].module (docs/json.md)
 CONVENTION = "cnnsym"

@@ -15,8 +15,8 @@ A format that prints styled output on a terminal also registers ``console``:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Optional
+from .._dataclass import dataclass
 
 SUBJECTS = ("report", "ops", "verify")
 
