@@ -316,9 +316,10 @@ g = api.load(sys.argv[1]); mark("load")
 api.apply_inputs(g, api.inputs_of(sys.argv[2:]))
 from cnnsym.analyze import analyze
 r = cnnsym.conventions.apply_to_report(analyze(g, api.bindings_of([])), "cnnsym"); mark("analyze")
-from cnnsym.render import FORMATS, RenderOptions
-FORMATS["table"].render(r, RenderOptions(width=80)); mark("render")
-print(f"total {t[-1] - t[0]:.3f} s; numpy imported: {'numpy' in sys.modules}, onnx: {'onnx' in sys.modules}")
+from cnnsym.render import RenderOptions, report_format
+report_format("table").render(r, RenderOptions(width=80)); mark("render")  # as `cnnsym report` does
+print(f"total {t[-1] - t[0]:.3f} s; numpy imported: {'numpy' in sys.modules}, onnx: {'onnx' in sys.modules}, "
+      f"protobuf: {'google.protobuf' in sys.modules}")
 """
 
 
