@@ -73,6 +73,21 @@ def test_floors_compare_by_residue():
             assert _at(big, H=s) >= _at(small, H=s)
 
 
+def test_nested_halvings_stay_positive():
+    """Swin's patch merging halves a map padded to even three times: ceil(ceil(ceil(h/2)/2)/2)
+    is written as h - floor(...) with floors nested three deep; it is >= 1 for every H >= 4
+    (h >= 1), and at H = 224 (h = 56) it is 7."""
+    x = h
+    for _ in range(3):
+        x = sp.expand(x - fdiv(x, 2))  # ceil(x/2) as x - floor(x/2)
+    assert _at(x, H=224) == 7
+    assert nonneg(x) and at_least(x, 0)
+    y = x.subs(H, 4 * H)  # H >= 4 in the form the model sees: h >= 1
+    assert positive(y)
+    for s in SIZES:
+        assert _at(x, H=s) >= (1 if s >= 4 else 0)
+
+
 def test_hermite_identity_is_proved_equal():
     # floor(H/4) + floor(H/4 + 1/2) = floor(H/2) (Hermite's identity with x = H/4)
     a, b = fdiv(H, 2), fdiv(H, 4) + fdiv(H + 2, 4)

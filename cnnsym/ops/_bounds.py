@@ -29,7 +29,7 @@ INF = math.inf
 _UNKNOWN = (-INF, INF)
 # bigger expressions are not worth a proof (the expansion below would cost more than the
 # Max it saves); the answer is "don't know", which is always sound
-_SIZE_LIMIT = 600
+_SIZE_LIMIT = 300
 
 
 def _mul(a, b):
@@ -167,6 +167,42 @@ def _unfloored(e):
     return sp.expand(e.xreplace(rule)), env
 
 
+def _affine(e):
+    """``e`` with EVERY floor/ceiling (nested ones too, bottom-up) written as its rewritten
+    argument -+ a fresh ``t`` in ``[0, 1 - 1/q]`` (``q`` the denominator of its own argument)
+    and each Mod(x, q) as ``q*t``; one floor is one ``t`` wherever it occurs; a Max/Min/
+    Piecewise is an atom bounded by its interval. Nested halvings
+    become linear in the dims: ``H - floor(H/2 + floor(3*H/4)/2)`` is ``H/8 + t1/2 + t2``."""
+    env, memo = {}, {}
+
+    def sub(x):
+        if x.is_Atom:
+            return x
+        if x in memo:
+            return memo[x]
+        if isinstance(x, (sp.floor, sp.ceiling)):
+            q = _denominator(x.args[0])
+            t = sp.Dummy("t")
+            env[t] = (0, 1 - Fraction(1, q) if q else 1)
+            a = sub(x.args[0])
+            r = a - t if isinstance(x, sp.floor) else a + t
+        elif isinstance(x, (sp.Max, sp.Min, sp.Piecewise)):  # an atom: never rebuilt (slow)
+            t = sp.Dummy("m")
+            env[t] = interval(x)
+            r = t
+        elif isinstance(x, sp.Mod) and x.args[1].is_Integer and x.args[1] > 0 and x.args[0].is_integer:
+            t = sp.Dummy("t")
+            q = int(x.args[1])
+            env[t] = (0, 1 - Fraction(1, q))
+            r = q * t
+        else:
+            r = x.func(*[sub(a) for a in x.args])
+        memo[x] = r
+        return r
+
+    return sp.expand(sub(e)), env
+
+
 def _period(f):
     """L such that every dim ``x`` = L*k + r makes the floor/ceiling/Mod ``f`` exact in
     ``k``: the lcm over its argument's terms ``c*m`` of c's denominator times the periods of
@@ -220,14 +256,32 @@ def _residue_cases(e):
 _CASES = 64
 
 
+def _sign_known(lo, hi):
+    return lo >= 0 or hi <= 0
+
+
+def _zero_known(lo, hi):
+    return lo > 0 or hi < 0 or (lo >= 0 and hi <= 0)
+
+
 @lru_cache(maxsize=65536)
 def bounds(e):
-    """(lo, hi) bounds of ``e``: plain interval arithmetic; where that leaves the sign open,
-    again with the outermost floors written out; where still open, once per residue of the
-    dims modulo the floors' denominators (every floor then exact)."""
-    e = sp.sympify(e)
+    """(lo, hi) bounds of ``e``, tight enough to know its sign where a stage below can: plain
+    interval arithmetic; Max/Min settled or made atoms; the outermost floors written out;
+    every floor written out (affine in the dims); once per residue of the dims modulo the
+    floors' periods (every floor then exact). Stops at the first stage that knows."""
+    return _search(sp.sympify(e), _sign_known)
+
+
+@lru_cache(maxsize=65536)
+def _tight(e):
+    """As :func:`bounds`, searching on until ``e`` is known to be 0 or known not to be."""
+    return _search(e, _zero_known)
+
+
+def _search(e, done):
     lo, hi = _rounded(e, interval(e))
-    if (lo >= 0 or hi <= 0) or expr_size(e) > _SIZE_LIMIT or not e.has(sp.floor, sp.ceiling, sp.Mod):
+    if done(lo, hi) or expr_size(e) > _SIZE_LIMIT or not e.has(sp.floor, sp.ceiling, sp.Mod, sp.Max, sp.Min):
         return lo, hi
     e0 = e
     e, env = _opaque(e)
@@ -235,15 +289,16 @@ def bounds(e):
         e = sp.expand(e)
         lo1, hi1 = _rounded(e0, interval(e, env))
         lo, hi = max(lo, lo1), min(hi, hi1)
-        if lo >= 0 or hi <= 0:
+        if done(lo, hi):
             return lo, hi
     if not e.has(sp.floor, sp.ceiling, sp.Mod):
         return lo, hi
-    e2, env2 = _unfloored(e)
-    lo2, hi2 = _rounded(e0, interval(e2, {**env, **env2}))
-    lo, hi = max(lo, lo2), min(hi, hi2)
-    if lo >= 0 or hi <= 0:
-        return lo, hi
+    for rewrite in (_unfloored, _affine):
+        e2, env2 = rewrite(e)
+        lo2, hi2 = _rounded(e0, interval(e2, {**env, **env2}))
+        lo, hi = max(lo, lo2), min(hi, hi2)
+        if done(lo, hi):
+            return lo, hi
     cases = _residue_cases(e)
     if cases is None:
         return lo, hi
@@ -251,12 +306,12 @@ def bounds(e):
     for rule, kenv in cases:
         ei = sp.expand(e.xreplace(rule))
         a, b = _rounded(e0, interval(ei, {**env, **kenv}))
-        if a < 0 < b and ei.has(sp.floor, sp.ceiling, sp.Mod):  # a floor the residues left
-            e3, env3 = _unfloored(ei)
+        if not done(a, b) and ei.has(sp.floor, sp.ceiling, sp.Mod):  # a floor the residues left
+            e3, env3 = _affine(ei)
             a2, b2 = _rounded(e0, interval(e3, {**env, **kenv, **env3}))
             a, b = max(a, a2), min(b, b2)
         lo3, hi3 = min(lo3, a), max(hi3, b)
-        if lo3 < 0 < hi3:  # the sign is open in some case: no proof this way
+        if not done(lo3, hi3):  # open in some case (the union only widens): no proof this way
             return lo, hi
     return _rounded(e0, (max(lo, lo3), min(hi, hi3)))
 
@@ -292,9 +347,20 @@ def _settled(m):
         return None
     sign = 1 if isinstance(m, sp.Max) else -1
     for a in m.args:
-        if all(b is a or nonneg(sp.expand(sign * (a - b))) for b in m.args):
+        if all(b is a or _cheap_nonneg(sp.expand(sign * (a - b))) for b in m.args):
             return a
     return None
+
+
+def _cheap_nonneg(e) -> bool:
+    """e >= 0 by interval arithmetic, then with every floor written out: no recursion into
+    further Max/Min and no residue cases (a Max/Min that needs those stays an atom)."""
+    lo = _rounded(e, interval(e))[0]
+    if lo >= 0:
+        return True
+    if expr_size(e) > _SIZE_LIMIT or not e.has(sp.floor, sp.ceiling, sp.Mod):
+        return False
+    return _rounded(e, interval(*_affine(e)))[0] >= 0
 
 
 def _rounded(e, iv):
@@ -324,6 +390,8 @@ def positive(e) -> bool:
     if e.is_Number:
         v = _num(e)
         return v is not None and v > 0
+    if e.is_integer:  # an integer > 0 is one >= 1, which the stages can prove
+        return nonneg(sp.expand(e - 1))
     return bool(bounds(e)[0] > 0)
 
 
@@ -332,23 +400,31 @@ def at_least(e, n) -> bool:
     return nonneg(sp.expand(sp.sympify(e) - n))
 
 
-def equal(a, b) -> bool:
-    """True when ``a == b`` is proved (difference 0, or bounded to [0, 0])."""
-    d = sp.expand(sp.sympify(a) - sp.sympify(b))
+def zero(d) -> bool:
+    """True when the (expanded) ``d`` is proved to be 0 for every value of the symbols."""
+    d = sp.sympify(d)
     if d == 0:
         return True
-    if d.is_number:
+    if d.is_Number:
         return False
-    lo, hi = interval(d)  # most pairs differ plainly: no rewriting for them
-    if lo > 0 or hi < 0:
-        return False
-    return nonneg(d) and nonneg(-d)
+    lo, hi = _tight(d)
+    return lo >= 0 and hi <= 0
+
+
+def nonzero(d) -> bool:
+    """True when the (expanded) ``d`` is proved never to be 0."""
+    d = sp.sympify(d)
+    if d.is_Number:
+        return d != 0
+    lo, hi = _tight(d)
+    return lo > 0 or hi < 0
+
+
+def equal(a, b) -> bool:
+    """True when ``a == b`` is proved (difference 0, or bounded to [0, 0])."""
+    return zero(sp.expand(sp.sympify(a) - sp.sympify(b)))
 
 
 def differ(a, b) -> bool:
     """True when ``a != b`` is proved for every value of the symbols."""
-    d = sp.expand(sp.sympify(a) - sp.sympify(b))
-    if d.is_number:
-        return d != 0
-    lo, hi = bounds(d)
-    return bool(lo > 0 or hi < 0)
+    return nonzero(sp.expand(sp.sympify(a) - sp.sympify(b)))

@@ -25,7 +25,7 @@ from ..graph import INT64, Value
 from ..receptive import Window
 from ..symbolic import ONE, ZERO, as_expr, cdiv, expr_size, fdiv
 from . import UNKNOWN_OPERAND, Case, Inference, Op, numel, register
-from ._bounds import differ, equal, nonneg, positive
+from ._bounds import nonneg, nonzero, positive, zero
 
 VALUE_LIMIT = 1024
 # an index of this magnitude means "to the end" / "from the start" (exporters pass
@@ -126,12 +126,12 @@ def _equal(op, a, b, message, cons):
     kind = "elements" if "element count" in message else "shape"
     if diff.is_number:
         op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
-    if equal(a, b):  # written differently, provably one value (see ._bounds)
+    if zero(diff):  # written differently, provably one value (see ._bounds)
         return
     # sympy's own Eq of floor expressions rewrites them (seconds each on DLA's trees):
     # only where that is cheap; the bounds above settle what matters
     rel = sp.Eq(a, b) if expr_size(a) + expr_size(b) <= 60 else sp.Eq(a, b, evaluate=False)
-    if rel is sp.false or differ(a, b):
+    if rel is sp.false or nonzero(diff):
         op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
     if rel is not sp.true:
         cons.append((rel, message))
