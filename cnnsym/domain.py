@@ -74,7 +74,7 @@ def _printer():
     return Printer
 
 
-_COMPILED: dict = {}  # the constraints' relations -> (compiled test, kinds)
+_COMPILED: dict = {}  # relation -> (kind, its symbols' names, compiled difference)
 
 
 def _lambdified(report):
@@ -83,50 +83,53 @@ def _lambdified(report):
     if not syms:
         return syms, None
     import numpy as np  # domain scans only: imported on use (start-up time, issue 12)
-    # the test depends on the relations only: models of one file (lint) share them, compiled once
-    key = tuple(c.rel for c in report.constraints)
-    hit = _COMPILED.get(key)
+    # each relation is compiled once per process: the domain solver tests them all, lint's
+    # rules one at a time, and the models of one file share most of them (issue 12)
+    parts = [_compiled(c.rel, np) for c in report.constraints]
+    return syms, _tester(parts, np)
+
+
+def _compiled(rel, np):
+    hit = _COMPILED.get(rel)
     if hit is None:
-        if len(_COMPILED) >= 1024:
+        if len(_COMPILED) >= 4096:
             _COMPILED.clear()
-        hit = _COMPILED[key] = _compile(report, syms, np)
-    return syms, _tester(syms, *hit, np)
+        hit = _COMPILED[rel] = _compile(rel, np)
+    return hit
 
 
-def _compile(report, syms, np):
-    exprs = []
-    for c in report.constraints:
-        r = c.rel
-        if isinstance(r, sp.Equality):
-            kind, d = "eq", r.lhs - r.rhs
-        elif isinstance(r, (sp.GreaterThan, sp.StrictGreaterThan)):
-            kind, d = ("ge" if isinstance(r, sp.GreaterThan) else "gt"), r.lhs - r.rhs
-        elif isinstance(r, (sp.LessThan, sp.StrictLessThan)):
-            kind, d = ("ge" if isinstance(r, sp.LessThan) else "gt"), r.rhs - r.lhs
-        else:
-            kind, d = "eq", sp.Integer(0)
-        num, den = sp.fraction(sp.together(d))
-        if den.is_number and den < 0:
-            num = -num
-        if not den.is_number:
-            num = d  # symbolic denominator: positive dims, sign kept; exact enough
-        exprs.append((kind, _exact(num)))
+def _compile(r, np):
+    """(kind, symbol names, f): ``f(*values of those symbols)`` is the relation's difference
+    (``eq``: must be 0; ``ge``: >= 0; ``gt``: > 0) with floors as exact integer division."""
+    if isinstance(r, sp.Equality):
+        kind, d = "eq", r.lhs - r.rhs
+    elif isinstance(r, (sp.GreaterThan, sp.StrictGreaterThan)):
+        kind, d = ("ge" if isinstance(r, sp.GreaterThan) else "gt"), r.lhs - r.rhs
+    elif isinstance(r, (sp.LessThan, sp.StrictLessThan)):
+        kind, d = ("ge" if isinstance(r, sp.LessThan) else "gt"), r.rhs - r.lhs
+    else:
+        kind, d = "eq", sp.Integer(0)
+    num, den = sp.fraction(sp.together(d))
+    if den.is_number and den < 0:
+        num = -num
+    if not den.is_number:
+        num = d  # symbolic denominator: positive dims, sign kept; exact enough
+    syms = sorted(getattr(r, "free_symbols", ()), key=lambda s: s.name)
     # an explicit namespace: the "numpy" module string makes lambdify star-import numpy
     # (and numpy.f2py, numpy.testing), 70-200 ms on first use
-    f = sp.lambdify(syms, [e for _, e in exprs], printer=_printer(),
-                    modules=[{"numpy": np, "functools": functools}])
-    return f, [k for k, _ in exprs]
+    f = sp.lambdify(syms, _exact(num), printer=_printer(), modules=[{"numpy": np, "functools": functools}])
+    return kind, tuple(s.name for s in syms), f
 
 
-def _tester(syms, f, kinds, np):
+def _tester(parts, np):
     def ok(count=False, **vals):
         """Where every constraint holds; with ``count``, how many hold at each point."""
         n = max(np.size(v) for v in vals.values())
-        args = [np.broadcast_to(np.asarray(vals[s.name], dtype=np.int64), (n,)) for s in syms]
+        args = {k: np.broadcast_to(np.asarray(v, dtype=np.int64), (n,)) for k, v in vals.items()}
         res = np.zeros(n, dtype=np.int64) if count else np.ones(n, dtype=bool)
         with np.errstate(all="ignore"):
-            for kind, v in zip(kinds, f(*args)):
-                v = np.broadcast_to(np.asarray(v), (n,))
+            for kind, names, f in parts:
+                v = np.broadcast_to(np.asarray(f(*[args[k] for k in names])), (n,))
                 hold = (v == 0) if kind == "eq" else (v >= 0 if kind == "ge" else v > 0)
                 if count:
                     res += hold

@@ -99,7 +99,27 @@ class LintContext:
             return bool(violated(SimpleNamespace(constraints=[c]), self.bindings))
         if not syms or not syms <= set(self.spatial):
             return None
+        if len(syms) > 1 and self._holds_on_sample(c, syms):
+            return False  # a size of the scan's grid fits: no need to scan all of it
         return not self.scan([c], syms).any()
+
+    def _holds_on_sample(self, c, over, limit=SCAN_LIMIT):
+        """Whether ``c`` holds somewhere on a sample of :meth:`scan`'s grid of ``over`` (sizes
+        1..8, the multiples of 8 and the largest, on every axis: a few thousand of its million
+        points, where sizes that fit usually are): True proves the grid has a fitting size,
+        False says nothing."""
+        import numpy as np
+
+        syms, ok = _lambdified(SimpleNamespace(constraints=[c]))
+        if ok is None:
+            return False
+        over = sorted(over)
+        per = min(max(2, int(round((2_000_000) ** (1 / len(over))))), limit)
+        axis = np.unique(np.concatenate([np.arange(1, min(8, per) + 1), np.arange(8, per + 1, 8), [per]]))
+        axes = np.meshgrid(*[axis] * len(over), indexing="ij")
+        vals = {n: 1 for n in (s.name for s in syms)}
+        vals.update({n: a.ravel() for n, a in zip(over, axes)})
+        return bool(ok(**vals).any())
 
     def scan(self, constraints, over, square=False, limit=SCAN_LIMIT, fixed=None):
         """Boolean array of where all ``constraints`` hold with the symbols in ``over``
