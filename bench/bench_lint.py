@@ -146,15 +146,17 @@ def _timed(cmd, env):
     return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status), text
 
 
-def measure_real(quick=False, log=lambda s: None):
-    """{work: {"wall", "cpu", "runs", "summary"} or {"error"}} for issue 12's three lint rows."""
+def measure_real(quick=False, log=lambda s: None, jobs=None):
+    """{work: {"wall", "cpu", "runs", "summary"} or {"error"}} for issue 12's three lint rows;
+    ``jobs``: ``-j`` for every run (None: cnnsym's default, one worker per CPU). CPU s is the
+    process's and its workers' (wait4 counts the children it waited for)."""
     tv = torchvision_models_dir()
     if tv is None:
         return {w: {"error": "torchvision not installed (pip install torchvision==0.28.0 --no-deps)"} for w, _ in ISSUE12}
     files = real_files(tv)
     base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     base["PYTHONPYCACHEPREFIX"] = os.path.join(ROOT, "bench", "out", "pycache")
-    cmd = [sys.executable, "-m", "cnnsym", "lint", "--format", "concise"]
+    cmd = [sys.executable, "-m", "cnnsym", "lint", "--format", "concise"] + ([] if jobs is None else ["-j", str(jobs)])
     res = {}
     tmp = tempfile.mkdtemp(prefix="cnnsym_bench_lint_real_")
     try:
@@ -184,9 +186,9 @@ def measure_real(quick=False, log=lambda s: None):
     return res
 
 
-def issue12_rows(quick=False, clock="wall"):
+def issue12_rows(quick=False, clock="wall", jobs=None):
     """Issue 12's lint rows in bench_targets.py's format, judged by ``clock`` ("wall" or "cpu")."""
-    res = measure_real(quick, log=lambda s: print(s, file=sys.stderr, flush=True))
+    res = measure_real(quick, log=lambda s: print(s, file=sys.stderr, flush=True), jobs=jobs)
     rows = []
     for work, target in ISSUE12:
         r = res[work]
@@ -211,9 +213,11 @@ def main():
     ap.add_argument("--real", action="store_true", help="issue 12's rows on real model files (see the module doc)")
     ap.add_argument("--quick", action="store_true", help="--real: one run of the warm row too")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="--real: judge by wall-clock or CPU time")
+    ap.add_argument("--jobs", "-j", type=int, default=None, help="--real: cnnsym lint -j N (default: cnnsym's own, "
+                                                                   "one worker per CPU; 1: one process)")
     a = ap.parse_args()
     if a.real:
-        rows = issue12_rows(a.quick, a.clock)
+        rows = issue12_rows(a.quick, a.clock, a.jobs)
         if a.json:
             print(json.dumps(rows, indent=2))
         else:
