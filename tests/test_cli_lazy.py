@@ -55,3 +55,19 @@ def test_help_lists_every_command():
     assert r.exit_code == 0
     listed = [line.split()[0] for line in r.output.split("Commands:")[1].splitlines() if line.strip()]
     assert listed == sorted(COMMAND_MODULES)
+
+
+def test_format_order_does_not_depend_on_which_module_was_imported_first():
+    """A format module imported directly (before the registries are read) registered its
+    formats first; the registries still list them in the package's order (--format help,
+    error messages), formats registered from outside the package last."""
+    code = ("import cnnsym.render.html, cnnsym.render.csv\n"
+            "from cnnsym.render.registry import register_format\n"
+            "register_format('outside', 'from elsewhere')(lambda report, options: '')\n"
+            "from cnnsym import render\n"
+            "print(list(render.FORMATS), list(render.OPS_FORMATS), list(render.VERIFY_FORMATS))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ("['table', 'json', 'markdown', 'csv', 'html', 'outside'] "
+                                "['table', 'json', 'markdown'] ['table', 'json']")

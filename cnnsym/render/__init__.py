@@ -50,11 +50,20 @@ def load_all():
         return
     import pkgutil
 
-    for name in _ORDER:
+    names = list(_ORDER)
+    names += [m.name for m in pkgutil.iter_modules(__path__)
+              if m.name not in _INFRA and not m.name.startswith("_") and m.name not in names]
+    for name in names:
         importlib.import_module(f"{__name__}.{name}")
-    for m in pkgutil.iter_modules(__path__):
-        if m.name not in _INFRA and not m.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{m.name}")
+    # registration order as if every module had been imported in this order first: a module
+    # imported directly before (``from cnnsym.render.html import ...``) registered its
+    # formats early; formats registered from outside the package stay last, in their order
+    rank = {f"{__name__}.{name}": k for k, name in enumerate(names)}
+    for subject in SUBJECTS:
+        table = _registry.formats(subject)
+        items = sorted(table.items(), key=lambda kv: rank.get(getattr(kv[1].render, "__module__", None), len(rank)))
+        table.clear()
+        table.update(items)
     _ALL_LOADED = True
 
 
