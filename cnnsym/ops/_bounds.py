@@ -283,6 +283,15 @@ def _search(e, done):
     lo, hi = _rounded(e, interval(e))
     if done(lo, hi) or expr_size(e) > _SIZE_LIMIT or not e.has(sp.floor, sp.ceiling, sp.Mod, sp.Max, sp.Min):
         return lo, hi
+    if e.is_Mul:  # factor by factor (each searched, cached): no expansion of the product
+        a, b = 1, 1
+        for f in e.args:
+            c, d = bounds(f)
+            ps = (_mul(a, c), _mul(a, d), _mul(b, c), _mul(b, d))
+            a, b = min(ps), max(ps)
+        lo, hi = _rounded(e, (max(lo, a), min(hi, b)))
+        if done(lo, hi):
+            return lo, hi
     e0 = e
     e, env = _opaque(e)
     if e != e0:  # a Max/Min settled or made an atom: the correlation it hid may cancel now
