@@ -44,24 +44,36 @@ class _IntFloor(sp.Function):
     exact integer floor division (no float rounding at exact multiples)."""
 
 
+_EXACT: dict = {}  # expression -> its exact form (pure; kept across the analyses of a process)
+_REBUILT = (sp.Add, sp.Mul, sp.Pow, sp.Min, sp.Max)
+
+
 def _exact(e):
-    """``e`` with every floor/ceiling turned into integer floor division."""
-    def fl(arg):
-        num, den = sp.fraction(sp.together(arg))
+    """``e`` with every floor/ceiling turned into integer floor division. The expressions
+    around them are rebuilt as they are (not evaluated again: a Max of nested floors
+    re-derived its simplification at every level, most of a compile), which computes the
+    same value at every size: it is only compiled, to be evaluated at integer sizes."""
+    hit = _EXACT.get(e)
+    if hit is None:
+        if len(_EXACT) >= 65536:
+            _EXACT.clear()
+        hit = _EXACT[e] = _exact_of(e) if e.has(sp.floor, sp.ceiling) else e
+    return hit
+
+
+def _exact_of(e):
+    if isinstance(e, sp.floor):
+        num, den = sp.fraction(sp.together(e.args[0]))
         if den.is_Integer and den > 0:
             return _IntFloor(_exact(sp.expand(num)), den)
-        return sp.floor(arg)
-
-    def ce(arg):
-        num, den = sp.fraction(sp.together(arg))
+        return sp.floor(_exact(e.args[0]))
+    if isinstance(e, sp.ceiling):
+        num, den = sp.fraction(sp.together(e.args[0]))
         if den.is_Integer and den > 0:
             return -_IntFloor(_exact(sp.expand(-num)), den)
-        return sp.ceiling(arg)
-
-    if not e.has(sp.floor, sp.ceiling):
-        return e
-    return e.replace(lambda x: isinstance(x, (sp.floor, sp.ceiling)),
-                     lambda x: fl(x.args[0]) if isinstance(x, sp.floor) else ce(x.args[0]))
+        return sp.ceiling(_exact(e.args[0]))
+    args = [_exact(a) for a in e.args]
+    return e.func(*args, evaluate=False) if isinstance(e, _REBUILT) else e.func(*args)
 
 
 def _printer():
