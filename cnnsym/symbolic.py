@@ -147,7 +147,12 @@ def readable(e: Expr) -> Expr:
         c = _as_ceiling(f)
         if c is not None:
             repl[f] = c
-    return e.xreplace(repl) if repl else e
+    if not repl:
+        return e
+    # printing only: the parents are not re-evaluated (sympy's Max/Min constructor compares
+    # its arguments again, 10 of dla34's 18 CPU s at symbolic sizes; same output)
+    with sp.evaluate(False):
+        return e.xreplace(repl)
 
 
 @lru_cache(maxsize=65536)
