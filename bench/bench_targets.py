@@ -117,7 +117,7 @@ def _cnnsym(*args):
 def build_commands(files, tmp, tools):
     cmds = {"python": [PY, "-c", "pass"],
             "floor": [PY, "-c", FLOOR],
-            "floor_src": [PY, "-c", FLOOR.replace("import sympy,", "import sympy, libcst,")],
+            "floor_src": [PY, "-c", FLOOR.replace("import sympy,", "import sympy, ast,")],
             "help": _cnnsym("--help"),
             "seed_conv": _cnnsym("report", SEED),
             "source": _cnnsym("report", f"{SOURCE[0]}::{SOURCE[1]}", "--input", SOURCE[2])}
@@ -157,7 +157,7 @@ def evaluate(res, lines):
     v = _med(res, "floor")
     add("floor: import sympy, no teardown (reference)", v, None, None, "", v, "", None, cpu_key="floor")
     v = _med(res, "floor_src")
-    add("floor of a source report: + libcst (reference)", v, None, None, "", v, "", None, cpu_key="floor_src")
+    add("floor of a source report: + ast (reference)", v, None, None, "", v, "", None, cpu_key="floor_src")
     c, s, o = (_med(res, f"resnet50/{t}") for t in ("cnnsym", "ort-ssi", "onnx-tool"))
     x = c / o if c and o else None
     add("report resnet50", c, s, o, "cnnsym / onnx-tool", x, "<= 0.60x", _verdict(x, 0.6),
@@ -255,7 +255,7 @@ def print_table(rows, versions, args, out=sys.stdout):
     p("Commands (stdout to /dev/null): cnnsym = python -m cnnsym report FILE (default table output); "
       "ort-ssi = python -m onnxruntime.tools.symbolic_shape_infer --input FILE --output TMP --auto_merge; "
       "onnxtool = onnx_tool.model_profile(FILE, {input: zeros(1x3x224x224)}).")
-    p("Floors: python -c \"" + FLOOR + "\" (floor_src: + libcst).")
+    p("Floors: python -c \"" + FLOOR + "\" (floor_src: + ast, the parser the source frontend uses since it left libcst).")
     p("Files: resnet50 = bench/out/resnet50.onnx (bench/gen_resnet50.py), chains = bench/out/resgraph_N.onnx "
       "(bench/gen_graphs.py), seed_conv = fixtures/seed_conv.onnx.")
     p("Reproduce: python bench/bench_targets.py")
@@ -311,7 +311,7 @@ import cnnsym.cli, cnnsym.conventions, cnnsym.render, cnnsym.api as api; mark("c
 import cnnsym.ops as ops; ops.load_builtin_ops(); mark("op modules + plugins")
 gc.freeze(); gc.set_threshold(10_000, 10, 10); gc.enable()
 if "::" in sys.argv[1]:
-    import libcst; mark("libcst")
+    import ast; mark("ast")
 g = api.load(sys.argv[1]); mark("load")
 api.apply_inputs(g, api.inputs_of(sys.argv[2:]))
 from cnnsym.analyze import analyze
