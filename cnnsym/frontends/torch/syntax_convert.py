@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from . import syntax_nodes as S
 
 _SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Raise, ast.Assert, ast.Delete,
            ast.Pass, ast.Break, ast.Continue, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)
 _NAMED_CONST = {True: "True", False: "False", None: "None"}
+_KEYWORD = re.compile(rb"(?:async\s+)?(?:def|class)\s+")
 
 
 class Converter:
@@ -238,7 +240,8 @@ class Converter:
         if a.lineno > len(lines):
             return None
         raw = lines[a.lineno - 1].encode("utf-8")
-        i = raw.find(ident.encode("utf-8"), a.col_offset + 3)
+        m = _KEYWORD.match(raw, a.col_offset)  # after `class`/`def`/`async def`: `class s` is not at `cla[s]s`
+        i = raw.find(ident.encode("utf-8"), m.end() if m else a.col_offset + 3)
         return None if i < 0 else (a.lineno, i, a.lineno, i + len(ident.encode("utf-8")))
 
     def s_ClassDef(self, a):
