@@ -340,3 +340,31 @@ def test_elif_after_a_form_feed_is_an_elif():
     top = m.body[0]
     assert type(top.orelse).__name__ == "If"
     assert type(top.orelse.orelse).__name__ == "Else"
+
+
+SMALL = ("import torch.nn as nn\n{pre}\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.fc = nn.Linear(1, 3)\n\n    def forward(self, x):\n        return self.fc(x)\n")
+
+
+def test_a_file_with_a_utf8_bom_is_read(tmp_path):
+    # Python runs such a file (its tokenizer drops the BOM), libcst read it; ast.parse of a
+    # str refuses U+FEFF, so the frontend drops it first
+    path = tmp_path / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbf" + SMALL.format(pre="").encode("utf-8"))
+    _, cls = _torch_module(path, "M")
+    rep = cnnsym.analyze(f"{path}::M", input="1x1")
+    assert _weights(rep) == {n: tuple(p.shape) for n, p in cls().named_parameters()}
+    node = syntax.parse_module("\ufeffx = 1\n").body[0].body[0]
+    assert (node.line, node.column) == (1, 0)  # columns as Python counts them, without the BOM
+
+
+def test_a_null_byte_is_a_syntax_error_naming_its_line(tmp_path):
+    from cnnsym.errors import InputError
+
+    path = tmp_path / "nul.py"
+    path.write_text(SMALL.format(pre="s = 'a\x00b'"), encoding="utf-8")
+    with pytest.raises(SyntaxError):  # Python refuses the file too
+        compile(path.read_bytes(), str(path), "exec")
+    with pytest.raises(InputError) as e:
+        cnnsym.analyze(f"{path}::M", input="1x1")
+    assert "line 2:" in str(e.value) and "null bytes" in str(e.value)
