@@ -32,7 +32,23 @@ from .report import ModuleInfo
 _ZERO = sp.Integer(0)
 
 
+_TERMS: dict = {}  # expression -> [(monomial, coefficient)], kept across the module trees of a process
+
+
+def _terms(e):
+    hit = _TERMS.get(e)
+    if hit is None:
+        if len(_TERMS) >= 100_000:
+            _TERMS.clear()
+        hit = _TERMS[e] = [(m, int(c) if c.is_Integer else c)
+                           for c, m in (t.as_coeff_Mul() for t in sp.Add.make_args(e))]
+    return hit
+
+
 def _sum(exprs):
+    """sp.Add of ``exprs``, with like terms collected in a dict first (Python integer
+    coefficients): a parent's sum adds its children's sums, and sympy's Add would flatten
+    and re-collect every term of the subtree at each level."""
     const, rest = 0, []
     for e in exprs:
         if isinstance(e, int):
@@ -41,7 +57,15 @@ def _sum(exprs):
             const += int(e)
         else:
             rest.append(e)
-    return sp.Add(*rest, const) if rest else sp.Integer(const)
+    if not rest:
+        return sp.Integer(const)
+    if len(rest) == 1:
+        return sp.Add(rest[0], const)
+    acc = {}
+    for e in rest:
+        for m, c in _terms(e):
+            acc[m] = acc.get(m, 0) + c
+    return sp.Add(*[c * m for m, c in acc.items() if c != 0], const)
 
 
 def _parent(path):
@@ -161,6 +185,9 @@ def _call_loc(graph, path):
     return _shown(graph.module_calls.get(path))
 
 
+_REL: dict = {}  # (path, working directory) -> relative path
+
+
 def _shown(loc):
     """``path:line:col`` with the path relative to the working directory when it lies under it
     (as the user named the model), so reports read the same on every checkout."""
@@ -169,7 +196,12 @@ def _shown(loc):
     text = str(loc)
     path = getattr(loc, "path", None)
     if path and os.path.isabs(path):
-        rel = os.path.relpath(path)
+        key = (path, os.getcwd())
+        rel = _REL.get(key)
+        if rel is None:  # relpath costs two abspath and a join: once per file, not per module
+            if len(_REL) >= 4096:
+                _REL.clear()
+            rel = _REL[key] = os.path.relpath(path)
         if not rel.startswith(".."):
             text = f"{rel}:{loc.line}:{loc.col}"
     return text
