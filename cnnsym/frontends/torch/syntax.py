@@ -17,7 +17,11 @@ Python semantics that the two trees write differently and the interpreter never 
 apart: ``x[a, b]`` and ``x[(a, b)]`` are both two subscript elements; ``a and b and c``
 nests left to right; implicitly concatenated strings are one string (escapes processed,
 as Python does, in f-strings' text too); ``elif`` is an ``If`` in ``orelse``; statements
-joined by ``;`` are one line each."""
+joined by ``;`` are one line each. The last one is told apart: a statement that is not
+followed makes only its own targets unknown, no longer the other statements' on its line
+(``a = unknown(); b = 3`` keeps b = 3; with libcst's tree b was unknown too). Lines are
+Python's (``\n``, ``\r\n``, ``\r``; a form feed or U+2028 ends none) and a UTF-8 BOM is
+dropped, as Python reads a file."""
 from __future__ import annotations
 
 import ast
