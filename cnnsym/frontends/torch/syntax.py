@@ -20,7 +20,7 @@ as Python does, in f-strings' text too); ``elif`` is an ``If`` in ``orelse``; st
 joined by ``;`` are one line each. The last one is told apart: a statement that is not
 followed makes only its own targets unknown, no longer the other statements' on its line
 (``a = unknown(); b = 3`` keeps b = 3; with libcst's tree b was unknown too). Lines are
-Python's (``\n``, ``\r\n``, ``\r``; a form feed or U+2028 ends none) and a UTF-8 BOM is
+Python's (``\\n``, ``\\r\\n``, ``\\r``; a form feed or U+2028 ends none) and a UTF-8 BOM is
 dropped, as Python reads a file."""
 from __future__ import annotations
 
