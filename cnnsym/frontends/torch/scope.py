@@ -46,10 +46,11 @@ class FileScope:
 
 
 class Frame:
-    __slots__ = ("locals", "parent", "scope", "func", "self_obj", "yields")
+    __slots__ = ("locals", "parent", "scope", "func", "self_obj", "yields", "decl")
 
     def __init__(self, scope, parent=None, func=None, self_obj=None):
         self.yields = None  # a generator function's frame: the values yielded so far (.pygen)
+        self.decl = None  # names declared `global` / `nonlocal` here -> which
         self.locals: dict = {}
         self.parent = parent
         self.scope = scope

@@ -206,6 +206,9 @@ class Statements:
                     break
                 except Continue:
                     continue
+            else:  # Python's while/else: the else block runs when no break ended the loop
+                if stmt.orelse is not None:
+                    self.exec_body(stmt.orelse.body, frame)
         elif t is cst.FunctionDef:
             self.define_function(stmt, frame)
         elif t is cst.ClassDef:
@@ -293,7 +296,13 @@ class Statements:
                 frame.locals[target] = self.import_name(src, name, frame.scope, mod, level)
         elif t is cst.Raise:
             raise Stop("the code raises an exception here")
-        elif t in (cst.Assert, cst.Global, cst.Nonlocal):
+        elif t is cst.Global or t is cst.Nonlocal:
+            if frame.func is not None:  # at module level `global x` changes nothing
+                if frame.decl is None:
+                    frame.decl = {}
+                for item in s.names:
+                    frame.decl[item.name.value] = "global" if t is cst.Global else "nonlocal"
+        elif t is cst.Assert:
             return
         elif t is cst.Del:
             self.delete(s.target, frame)
@@ -407,9 +416,15 @@ class Statements:
         else:
             raise Stop(f"cannot delete {t.__name__}")
 
+    def _assign_declared(self, name, v, frame):
+        _declared_frame(name, frame)[name] = v
+
     def assign(self, target, v, frame):
         t = type(target)
         if t is cst.Name:
+            if frame.decl is not None and target.value in frame.decl:
+                self._assign_declared(target.value, v, frame)
+                return
             frame.locals[target.value] = v
         elif t is cst.Attribute:
             obj = self.eval(target.value, frame)
@@ -463,6 +478,18 @@ def _dotted(n) -> str:
     if isinstance(n, cst.Call):
         return _dotted(n.func)
     return ""
+
+
+def _declared_frame(name, frame):
+    """Where a name declared ``global`` or ``nonlocal`` in ``frame`` lives."""
+    if frame.decl[name] == "global":
+        return frame.scope.globals
+    f = frame.parent
+    while f is not None and (f.func is not None or f.locals is not f.scope.globals):
+        if name in f.locals:
+            return f.locals
+        f = f.parent
+    raise Stop(f"no binding for nonlocal {name!r}")
 
 
 def assigned_names(stmt):
