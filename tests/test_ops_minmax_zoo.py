@@ -15,6 +15,7 @@ import warnings
 from importlib.machinery import PathFinder
 
 import pytest
+from torch_oracle import import_oracle
 
 torch = pytest.importorskip("torch")
 
@@ -66,12 +67,7 @@ def test_swin_t_at_symbolic_sizes_matches_torch():
     tv = _package_dir("torchvision")
     if tv is None:
         pytest.skip("torchvision is not installed")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import torchvision.models as tvm
-    except Exception as e:  # noqa: BLE001 - an oracle that cannot load is a skip, not a pass
-        pytest.skip(f"torchvision cannot be imported beside this torch: {type(e).__name__}: {e}")
+    tvm = import_oracle("torchvision.models")
     import cnnsym
 
     # 224: every stage a window multiple (56, 28, 14, 7); 193x161: odd maps padded to 7 and
@@ -92,12 +88,7 @@ def test_dla34_at_symbolic_sizes_matches_torch():
     tm = _package_dir("timm")
     if tm is None:
         pytest.skip("timm is not installed")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import timm
-    except Exception as e:  # noqa: BLE001 - an oracle that cannot load is a skip, not a pass
-        pytest.skip(f"timm cannot be imported beside this torch: {type(e).__name__}: {e}")
+    timm = import_oracle("timm")
     import cnnsym
 
     # DLA adds max-pooled (floor) to strided-conv (ceiling) maps: torch runs it only where

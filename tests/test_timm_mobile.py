@@ -25,11 +25,10 @@ idioms test needs torch only."""
 from __future__ import annotations
 
 import os
-import warnings
 from importlib.machinery import PathFinder
 
 import pytest
-from torch_oracle import module_truth
+from torch_oracle import import_oracle, module_truth
 
 torch = pytest.importorskip("torch")
 
@@ -50,13 +49,7 @@ SIZES = (224, 160)
 def timm():
     if not _HAS_TIMM:
         pytest.skip("timm is not installed")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import timm as t
-    except Exception as e:  # noqa: BLE001 - an oracle that cannot load is a skip, not a pass
-        pytest.skip(f"timm cannot be imported beside this torch: {type(e).__name__}: {e}")
-    return t
+    return import_oracle("timm")
 
 
 def _torch_truth(timm, name):

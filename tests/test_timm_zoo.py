@@ -16,7 +16,7 @@ import os
 from importlib.machinery import PathFinder
 
 import pytest
-from torch_oracle import module_truth
+from torch_oracle import import_oracle, module_truth
 
 torch = pytest.importorskip("torch")
 
@@ -45,16 +45,7 @@ SIZES = (224, 160)
 
 @pytest.fixture(scope="module")
 def timm_mod():
-    try:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import timm
-            import timm.models._registry as reg
-    except Exception as e:  # noqa: BLE001 - an oracle that cannot load is a skip, not a pass
-        pytest.skip(f"timm cannot be imported beside this torch: {type(e).__name__}: {e}")
-    return timm, reg
+    return import_oracle("timm"), import_oracle("timm.models._registry")
 
 
 def _torch_truth(timm, name):

@@ -20,6 +20,7 @@ import warnings
 from importlib.machinery import PathFinder
 
 import pytest
+from torch_oracle import import_oracle
 
 torch = pytest.importorskip("torch")
 
@@ -43,13 +44,8 @@ MODELS = {
 
 @pytest.fixture(scope="module")
 def tvm():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import torchvision.models as m
-            import torchvision.models.segmentation  # noqa: F401
-    except Exception as e:  # noqa: BLE001 - an oracle that cannot load is a skip, not a pass
-        pytest.skip(f"torchvision cannot be imported beside this torch: {type(e).__name__}: {e}")
+    m = import_oracle("torchvision.models")
+    import_oracle("torchvision.models.segmentation")
     return m
 
 
