@@ -14,15 +14,11 @@ _KEYWORD = re.compile(rb"(?:async\s+)?(?:def|class)\s+")
 
 
 class Converter:
+    _EXPR: dict = {}  # ast expression type -> method (filled below the class, once)
+    _STMT: dict = {}
+
     def __init__(self, src):
         self.src = src
-        self._expr = {}
-        self._stmt = {}
-        for name in dir(self):
-            if name.startswith("e_"):
-                self._expr[getattr(ast, name[2:])] = getattr(self, name)
-            elif name.startswith("s_"):
-                self._stmt[getattr(ast, name[2:])] = getattr(self, name)
 
     # helpers ------------------------------------------------------------------
     def at(self, node, a):
@@ -56,11 +52,11 @@ class Converter:
         out = []
         for a in body:
             if isinstance(a, _SIMPLE):
-                s = self._stmt[type(a)](a)
+                s = self._STMT[type(a)](self, a)
                 out.append(self.like(S.SimpleStatementLine([s]), s))
             else:
-                f = self._stmt.get(type(a))
-                out.append(f(a) if f is not None else self.at(S.EmptyLine(), a))
+                f = self._STMT.get(type(a))
+                out.append(f(self, a) if f is not None else self.at(S.EmptyLine(), a))
         return out
 
     def block(self, body):
@@ -255,7 +251,7 @@ class Converter:
 
     # expressions --------------------------------------------------------------
     def expr(self, a):
-        return self._expr[type(a)](a)
+        return self._EXPR[type(a)](self, a)
 
     def e_Name(self, a):
         return self.name(a.id, a)
@@ -429,3 +425,11 @@ class Converter:
 
     def e_JoinedStr(self, a):
         return self.at(S.FormattedString(self.fparts(a)), a)
+
+
+for _name, _fn in list(vars(Converter).items()):
+    if _name.startswith("e_"):
+        Converter._EXPR[getattr(ast, _name[2:])] = _fn
+    elif _name.startswith("s_"):
+        Converter._STMT[getattr(ast, _name[2:])] = _fn
+del _name, _fn
