@@ -166,7 +166,11 @@ def _compose_rf(spec, in_rfs):
     return tuple(out), misaligned
 
 
-def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool = True) -> Report:
+def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool = True,
+            lazy_modules: bool = False) -> Report:
+    """The Report of ``graph`` at ``bindings``. ``lazy_modules``: ``Report.modules`` is built on
+    its first read (:class:`cnnsym.modules.LazyTree`, the same tree), not now: lint reads it
+    for one rule on few models, and the tree is about a third of the analysis."""
     order = toposort(graph)
     symbols, spatial, batchlike = {}, set(), set()
     tensors: dict = {}
@@ -376,7 +380,8 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                     values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
                     spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
                     initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
-    return replace(report, modules=_modules.build(graph, report))  # the module tree (cnnsym/modules.py)
+    # the module tree (cnnsym/modules.py)
+    return replace(report, modules=_modules.LazyTree(graph, report) if lazy_modules else _modules.build(graph, report))
 
 
 def _requirements(graph, tensors, results, constraints, seen_cons, errors, problems, warnings):
