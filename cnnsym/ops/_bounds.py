@@ -24,6 +24,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ..symbolic import ONE, ZERO, expr_size
+from ._witness import refutes_equal, refutes_nonneg, refutes_positive, values
 
 INF = math.inf
 _UNKNOWN = (-INF, INF)
@@ -313,6 +314,13 @@ def _search(e, done):
         return lo, hi
     lo3, hi3 = INF, -INF
     for rule, kenv in cases:
+        iv = _linear_case(e, rule, {**env, **kenv})
+        if iv is not None:  # every floor exact, the same interval without sympy's rebuild
+            a, b = _rounded(e0, iv)
+            lo3, hi3 = min(lo3, a), max(hi3, b)
+            if not done(lo3, hi3):
+                return lo, hi
+            continue
         ei = sp.expand(e.xreplace(rule))
         a, b = _rounded(e0, interval(ei, {**env, **kenv}))
         if not done(a, b) and ei.has(sp.floor, sp.ceiling, sp.Mod):  # a floor the residues left
@@ -323,6 +331,89 @@ def _search(e, done):
         if not done(lo3, hi3):  # open in some case (the union only widens): no proof this way
             return lo, hi
     return _rounded(e0, (max(lo, lo3), min(hi, hi3)))
+
+
+def _linear_case(e, rule, env):
+    """The interval that ``interval(expand(e.xreplace(rule)), env)`` gives, computed in plain
+    arithmetic, where ``e`` is linear (sums of rational multiples of atoms, floors and
+    ceilings of such sums) and every floor/ceiling comes out exact under ``rule`` (integer
+    coefficients on integer atoms, as sympy's floor then pulls them out: ``floor(4*k + 5/8)``
+    is ``4*k``); None otherwise (sympy does it). The residue cases rebuild the same floors
+    once per case (32 cases for three nested halvings), each through sympy's assumptions."""
+    form = _linear(e, rule, {})
+    if form is None:
+        return None
+    lo, hi = 0, 0
+    for atom, c in form.items():
+        if atom == 1:
+            a, b = c, c
+        else:
+            a, b = _interval(atom, env)
+            if c != 1:
+                ps = (_mul(c, a), _mul(c, b))
+                a, b = min(ps), max(ps)
+        lo, hi = lo + a, hi + b
+        if lo == -INF and hi == INF or lo != lo or hi != hi:
+            return _UNKNOWN
+    return lo, hi
+
+
+def _linear(e, rule, memo):
+    """``e`` under ``rule`` as {atom: Fraction, 1: constant}, or None (see _linear_case)."""
+    if e in memo:
+        return memo[e]
+    out = None
+    if e.is_Rational:
+        out = {1: Fraction(int(e.p), int(e.q))}
+    elif e in rule:
+        out = _linear_rule(rule[e])
+    elif e.is_Symbol:
+        out = {e: Fraction(1)}
+    elif e.is_Add:
+        out = {}
+        for t in e.args:
+            f = _linear(t, rule, memo)
+            if f is None:
+                out = None
+                break
+            for a, c in f.items():
+                out[a] = out.get(a, 0) + c
+        if out is not None:
+            out = {a: c for a, c in out.items() if c != 0 or a == 1}
+    elif e.is_Mul:
+        coeff, var = Fraction(1), None
+        for f in e.args:
+            g = _linear(f, rule, memo)
+            if g is None:
+                return None
+            if set(g) == {1}:
+                coeff *= g[1]
+            elif var is None:
+                var = g
+            else:
+                return None  # a product of two non-constant factors
+        out = {1: coeff} if var is None else {a: coeff * c for a, c in var.items()}
+    elif isinstance(e, (sp.floor, sp.ceiling)):
+        g = _linear(e.args[0], rule, memo)
+        if g is not None and all(a == 1 or (c.denominator == 1 and a.is_integer) for a, c in g.items()):
+            c0 = g.get(1, Fraction(0))
+            f = math.floor if isinstance(e, sp.floor) else math.ceil
+            out = {**g, 1: Fraction(f(c0))}
+    memo[e] = out
+    return out
+
+
+def _linear_rule(r):
+    """``q*k + r`` (a residue case's substitution) as a linear form."""
+    out = {}
+    for t in sp.Add.make_args(r):
+        c, a = t.as_coeff_Mul()
+        if a is ONE:
+            out[1] = out.get(1, 0) + Fraction(int(c))
+        else:
+            out[a] = out.get(a, 0) + Fraction(int(c))
+    out.setdefault(1, Fraction(0))
+    return out
 
 
 def _opaque(e):
@@ -356,9 +447,15 @@ def _settled(m):
         return None
     sign = 1 if isinstance(m, sp.Max) else -1
     for a in m.args:
-        if all(b is a or _cheap_nonneg(sp.expand(sign * (a - b))) for b in m.args):
+        if all(b is a or (not _below(a, b, sign) and _cheap_nonneg(sp.expand(sign * (a - b)))) for b in m.args):
             return a
     return None
+
+
+def _below(a, b, sign) -> bool:
+    """``sign*(a - b) < 0`` at some admissible point (see :mod:`._witness`): no proof of the
+    opposite exists, and the expansion it would need is skipped."""
+    return any(x is not None and y is not None and sign * (x - y) < 0 for x, y in zip(values(a), values(b)))
 
 
 def _cheap_nonneg(e) -> bool:
@@ -381,12 +478,17 @@ def _rounded(e, iv):
     return (lo if lo in (INF, -INF) else math.ceil(lo)), (hi if hi in (INF, -INF) else math.floor(hi))
 
 
+# The questions below first look for a counterexample (:mod:`._witness`): a statement false at
+# one admissible value of the symbols has no proof, so the proof search (and the expansion
+# it starts from) is skipped; the answer, "not proved", is the one the search would give.
 def nonneg(e) -> bool:
     """True when ``e >= 0`` is proved for every value of the symbols."""
     e = sp.sympify(e)
     if e.is_Number:
         v = _num(e)
         return v is not None and v >= 0
+    if refutes_nonneg(e):
+        return False
     return bool(bounds(e)[0] >= 0)
 
 
@@ -399,6 +501,8 @@ def positive(e) -> bool:
     if e.is_Number:
         v = _num(e)
         return v is not None and v > 0
+    if refutes_positive(e):
+        return False
     if e.is_integer:  # an integer > 0 is one >= 1, which the stages can prove
         return nonneg(sp.expand(e - 1))
     return bool(bounds(e)[0] > 0)
@@ -406,7 +510,10 @@ def positive(e) -> bool:
 
 def at_least(e, n) -> bool:
     """True when ``e >= n`` is proved."""
-    return nonneg(sp.expand(sp.sympify(e) - n))
+    e, n = sp.sympify(e), sp.sympify(n)
+    if _below(e, n, 1):
+        return False
+    return nonneg(sp.expand(e - n))
 
 
 def zero(d) -> bool:
@@ -415,6 +522,8 @@ def zero(d) -> bool:
     if d == 0:
         return True
     if d.is_Number:
+        return False
+    if refutes_equal(d, ZERO):
         return False
     lo, hi = _tight(d)
     return lo >= 0 and hi <= 0
@@ -425,15 +534,27 @@ def nonzero(d) -> bool:
     d = sp.sympify(d)
     if d.is_Number:
         return d != 0
+    if _zero_somewhere(d, ZERO):
+        return False
     lo, hi = _tight(d)
     return lo > 0 or hi < 0
 
 
 def equal(a, b) -> bool:
     """True when ``a == b`` is proved (difference 0, or bounded to [0, 0])."""
-    return zero(sp.expand(sp.sympify(a) - sp.sympify(b)))
+    a, b = sp.sympify(a), sp.sympify(b)
+    if refutes_equal(a, b):
+        return False
+    return zero(sp.expand(a - b))
 
 
 def differ(a, b) -> bool:
     """True when ``a != b`` is proved for every value of the symbols."""
-    return nonzero(sp.expand(sp.sympify(a) - sp.sympify(b)))
+    a, b = sp.sympify(a), sp.sympify(b)
+    if _zero_somewhere(a, b):
+        return False
+    return nonzero(sp.expand(a - b))
+
+
+def _zero_somewhere(a, b) -> bool:
+    return any(x is not None and y is not None and x == y for x, y in zip(values(a), values(b)))

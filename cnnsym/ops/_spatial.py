@@ -25,6 +25,8 @@ onnxruntime outright (cnnsym gives the spec's ``ceil(x/s)``); pools refuse pads 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from ..errors import SIZE, Need
@@ -122,24 +124,38 @@ def spatial_attrs(op, nsp: int, kernel=None):
     return [as_expr(v) for v in k], [as_expr(v) for v in strides], [as_expr(v) for v in dil], [as_expr(v) for v in pads]
 
 
+_MODES = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
+
+
 def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
     """Spatial output dims, windows for receptive fields, and >= 1 constraints."""
     nsp = len(x_shape) - 2
     k, s, d, pads = spatial_attrs(op, nsp, kernel)
-    ap = op.attrs.get("auto_pad", "NOTSET")
+    mode = _auto_pad(op.attrs.get("auto_pad", "NOTSET"))
+    if mode not in _MODES:
+        op.fail(f"unknown auto_pad {mode!r}")
     outs, windows, cons = [], [], []
     for j in range(nsp):
-        o, pb = window_out(op, x_shape[2 + j], k[j], s[j], d[j], pads[j], pads[nsp + j], ap, ceil_mode, pool)
+        o, w, ge = _axis(x_shape[2 + j], k[j], s[j], d[j], pads[j], pads[nsp + j], mode, ceil_mode, pool)
         outs.append(o)
-        mode = _auto_pad(ap)
-        pe = 0 if mode == "VALID" else (pads[nsp + j] if mode == "NOTSET" else None)  # SAME_*: derived
-        windows.append(Window.of(k[j], s[j], pb, d[j], pe, mode, ceil_mode))
-        if not o.is_number:
-            cons.append(Need(sp.Ge(o, 1), f"{op.op_type} output axis {2 + j} must be >= 1", kind=SIZE, axis=2 + j))
+        windows.append(w)
+        if ge is not None:
+            cons.append(Need(ge, f"{op.op_type} output axis {2 + j} must be >= 1", kind=SIZE, axis=2 + j))
         elif o < 1:
             op.fail(f"output axis {2 + j} would be {o} (< 1) for input {tuple(x_shape)}", kind=SIZE,
                     expected=1, got=o)
     return outs, windows, cons, k
+
+
+@lru_cache(maxsize=65536)
+def _axis(x, k, s, d, pb, pe, mode, ceil_mode, pool):
+    """One spatial axis: (output extent, receptive-field window, the relation ``out >= 1``
+    or None when the extent is a number). A pure function of the axis' own extent and
+    attributes, remembered: layers that differ only in their channel counts (every block
+    of a network at one resolution) share it."""
+    o, b = window_out(None, x, k, s, d, pb, pe, mode, ceil_mode, pool)
+    end = 0 if mode == "VALID" else (pe if mode == "NOTSET" else None)  # SAME_*: derived
+    return o, Window.of(k, s, b, d, end, mode, ceil_mode), (None if o.is_number else sp.Ge(o, 1))
 
 
 def spatial_rf(windows, rank):

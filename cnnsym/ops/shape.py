@@ -26,6 +26,7 @@ from ..receptive import Window
 from ..symbolic import ONE, ZERO, as_expr, cdiv, expr_size, fdiv
 from . import UNKNOWN_OPERAND, Case, Inference, Op, numel, register
 from ._bounds import nonneg, nonzero, positive, zero
+from ._witness import refutes_nonneg, refutes_positive, values
 
 VALUE_LIMIT = 1024
 # an index of this magnitude means "to the end" / "from the start" (exporters pass
@@ -120,10 +121,20 @@ def _equal(op, a, b, message, cons):
     a, b = as_expr(a), as_expr(b)
     if a == b:
         return
+    kind = "elements" if "element count" in message else "shape"
+    if _sometimes_equal(a, b):
+        # equal at one admissible point and not at another: a - b is no number, and no
+        # sound proof says 0 or never 0 (see ._witness), so its expansion (0.3 s on a Swin
+        # view's element count) would settle nothing; the relation below is the answer
+        rel = sp.Eq(a, b) if expr_size(a) + expr_size(b) <= 60 else sp.Eq(a, b, evaluate=False)
+        if rel is sp.false:
+            op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
+        if rel is not sp.true:
+            cons.append((rel, message))
+        return
     diff = sp.expand(a - b)
     if diff == 0:
         return
-    kind = "elements" if "element count" in message else "shape"
     if diff.is_number:
         op.fail(f"{message} ({a} vs {b})", kind=kind, expected=a, got=b)
     if zero(diff):  # written differently, provably one value (see ._bounds)
@@ -137,8 +148,31 @@ def _equal(op, a, b, message, cons):
         cons.append((rel, message))
 
 
+def _sometimes_equal(a, b) -> bool:
+    """a == b at one admissible point of the symbols and a != b at another."""
+    eq = ne = False
+    for x, y in zip(values(a), values(b)):
+        if x is not None and y is not None:
+            eq, ne = eq or x == y, ne or x != y
+    return eq and ne
+
+
+def _sometimes_below(x, lo) -> bool:
+    """x < lo at one admissible point and x - lo takes two values: the difference is no
+    number and ``x >= lo`` has no proof."""
+    seen, below = set(), False
+    for a, b in zip(values(x), values(lo)):
+        if a is not None and b is not None:
+            seen.add(a - b)
+            below = below or a < b
+    return below and len(seen) > 1
+
+
 def _at_least(op, x, lo, message, cons):
     x, lo = as_expr(x), as_expr(lo)
+    if _sometimes_below(x, lo):
+        cons.append((sp.Ge(x, lo), message))
+        return
     diff = sp.expand(x - lo)
     if diff.is_number:
         if diff < 0:
@@ -198,14 +232,20 @@ def _clamp(x, lo, hi):
 def _nonneg(d) -> bool:
     """d >= 0 proved: sympy's assumptions, then the bounds that see through a pad to a
     multiple (``6*h - 7*floor(6*h/7)``, see :mod:`._bounds`)."""
+    if refutes_nonneg(d):  # negative somewhere: neither sympy nor the bounds can prove it
+        return False
     return bool(d.is_nonnegative) or nonneg(d)
 
 
 def _negative(d) -> bool:
+    if refutes_positive(-d):
+        return False
     return bool(d.is_negative) or positive(-d)
 
 
 def _positive(d) -> bool:
+    if refutes_positive(d):
+        return False
     return bool(d.is_positive) or positive(d)
 
 
