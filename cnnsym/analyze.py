@@ -135,8 +135,10 @@ def _through(rf, window):
 
 def _join(fields):
     fields = [f for f in fields if f is not None]
-    if len(fields) <= 1:
-        return join(fields)
+    if len(fields) == 1:  # what join gives for one field, without its scans
+        return fields[0], False
+    if not fields:
+        return None, False
     return _memo(_JOIN, tuple(fields), join, fields)
 
 
@@ -351,8 +353,10 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         nbytes(r.node.attrs["value"].numel, r.node.attrs["value"].dtype) for r in results
         if r.node.op_type == "Constant" and hasattr(r.node.attrs.get("value"), "numel"))])
     # MACs by operand precision (macs_int8, macs_fp32, ...): they sum to macs
-    for p in sorted({r.precision or "unknown" for r in results if r.macs != 0}):
-        totals[f"macs_{p}"] = fast_sum(r.macs for r in results if r.macs != 0 and (r.precision or "unknown") == p)
+    precisions = sorted({r.precision or "unknown" for r in results if r.macs != 0})
+    for p in precisions:  # one precision: its sum is the same sum as macs (zeros add nothing)
+        totals[f"macs_{p}"] = totals["macs"] if len(precisions) == 1 else fast_sum(
+            r.macs for r in results if r.macs != 0 and (r.precision or "unknown") == p)
     term_names = sorted({k for r in results for k in r.terms})
     for t in term_names:
         totals[f"terms.{t}"] = fast_sum(r.terms.get(t, 0) for r in results)
@@ -473,13 +477,21 @@ def _with_live_intervals(graph, order, tensors) -> dict:
                 first.setdefault(o, step)
     for o in graph.outputs:
         last[o] = end
-    return {name: replace(t, live=(first[name], last.get(name, end))) if name in first else t
+    # TensorInfo's constructor with every field (dataclasses.replace: the same value, slower)
+    return {name: TensorInfo(t.name, t.shape, t.dtype, t.bytes, t.rf, t.producer, t.declared,
+                             (first[name], last.get(name, end)), t.constant) if name in first else t
             for name, t in tensors.items()}
+
+
+_GUARDED: dict = {}  # id(inference) -> inference: results the ops' cache hands out again, already sized
 
 
 def _guard_size(graph, node, inference):
     """Refuse expressions that grow without bound (e.g. shape arithmetic squaring a dim
-    over and over): a clear error instead of a hang."""
+    over and over): a clear error instead of a hang. An inference the ops' cache returned
+    before and that passed is not sized again (the entry holds it, so its id stays its own)."""
+    if _GUARDED.get(id(inference)) is inference:
+        return
     exprs = [inference.macs, *inference.terms.values()]
     for v in inference.outputs:
         exprs.extend(v.shape or ())
@@ -489,6 +501,9 @@ def _guard_size(graph, node, inference):
         if n > MAX_EXPR_SIZE:
             raise InputError(graph.path, f"node {node.name!r} ({node.op_type}): its shape expressions grow too large "
                                          f"({n} terms > {MAX_EXPR_SIZE}); the graph's shape arithmetic does not stay bounded")
+    if len(_GUARDED) >= _MEMO_LIMIT:
+        _GUARDED.clear()
+    _GUARDED[id(inference)] = inference
 
 
 def fast_sum(exprs):
@@ -508,7 +523,7 @@ def fast_sum(exprs):
             terms = parts[e] = _memo(_TERMS, e, _terms_of, e)
         for m, c in terms:
             acc[m] = acc.get(m, 0) + c
-    return sp.Add(*[c * m for m, c in acc.items() if c != 0], const)
+    return sp.Add(*[m if c == 1 else c * m for m, c in acc.items() if c != 0], const)  # 1 * m is m
 
 
 def _terms_of(e):

@@ -284,6 +284,14 @@ def peak_tensors(report, bindings) -> list:
     steps = report.steps
     starts, ends = {}, {}
     base, base_set = 0, []
+    memo = {}  # bytes expression -> its value at bindings (a tensor's is read at its start and its end)
+
+    def _val(expr, b):
+        v = memo.get(expr)
+        if v is None:
+            v = memo[expr] = _value(expr, b)
+        return v
+
     for t in report.tensors.values():
         if t.live is None or t.constant:
             continue
@@ -313,7 +321,7 @@ def peak_tensors(report, bindings) -> list:
             and t.live[0] <= best_step <= t.live[1] and (t.bytes is not None or t.live[0] < 0)]
 
 
-def _val(expr, b):
+def _value(expr, b):
     if expr is None:
         return 0
     v = evaluate(expr, b)
