@@ -39,6 +39,7 @@ import sympy as sp
 from ...errors import InputError
 from ...graph import FLOAT, INT64, GraphInput
 from ...symbolic import as_expr, dim_symbol
+from . import modcache
 from . import loader  # noqa: F401 - fills the registry: layers, functions, tensor methods, builtins
 from .builder import Builder
 from .emit import as_tensor, tensors_in
@@ -75,8 +76,10 @@ def load_source(spec: str, *, symbolic=(), inputs=None) -> "Graph":  # noqa: F82
     path, target = split_spec(spec)
     _check_path(path)
     symbolic = [s.strip() for s in (symbolic or ()) if s and s.strip()]
-    builder = Builder(path)
-    it = Interp(path, builder, symbolic)
+    it = None if symbolic else _take_listed(path)
+    if it is None:
+        it = Interp(path, Builder(path), symbolic)
+    builder = it.builder
     with _one_line_errors(it, path):
         return _load(it, builder, path, target, symbolic, inputs or {})
 
@@ -316,11 +319,32 @@ def _unused_params(it, root):
 def list_models(path) -> list:
     """Every nn.Module class and every factory function (a function returning a model) in
     the file, in file order."""
+    global _LISTED
     path = str(path)
     _check_path(path)
     it = Interp(path, Builder(path))
     with _one_line_errors(it, path):
-        return _models(it, it.load_file(path))
+        found = _models(it, it.load_file(path))
+    _LISTED = (path, modcache.stamps(it.files), it)
+    return found
+
+
+# The interpreter of the last listing: a fresh one that has run the file's module level (and
+# what it imports) and nothing else, since _models only reads it. `cnnsym lint` lists a
+# file's models and then loads each, and every load starts by running that same module
+# level on a fresh interpreter; the next load of the same path starts from this one instead
+# (issue 12: a module level ran once more per file than there are models). Handed over once,
+# to a load with the listing's own settings (no --symbolic), and only while every file it
+# read is unchanged (size and modification time).
+_LISTED = None  # (path as given, stamps of the files read, Interp)
+
+
+def _take_listed(path):
+    global _LISTED
+    hit, _LISTED = _LISTED, None
+    if hit is not None and hit[0] == path and modcache.fresh(hit[1]):
+        return hit[2]
+    return None
 
 
 @contextlib.contextmanager

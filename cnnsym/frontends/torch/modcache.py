@@ -60,13 +60,13 @@ def first_load(it, path, dotted=""):
         return None
     key = (path, dotted, it.root, tuple(sorted(it.symbolic)))
     hit = _TEMPLATES.get(key)
-    if hit is not None and not _fresh(hit[0]):
+    if hit is not None and not fresh(hit[0]):
         del _TEMPLATES[key]
         hit = None
     if hit is None:
         tmpl = _make(it, path, dotted)
         # a load that failed is not tried again: each analysis runs it (and says why)
-        hit = (_stamps(tmpl.files if tmpl is not None else [path]), tmpl)
+        hit = (stamps(tmpl.files if tmpl is not None else [path]), tmpl)
         _TEMPLATES[key] = hit
         while len(_TEMPLATES) > MAX_TEMPLATES:
             _TEMPLATES.popitem(last=False)
@@ -102,7 +102,8 @@ def _make(it, path, dotted):
     return tmpl
 
 
-def _stamps(files):
+def stamps(files):
+    """(path, size, modification time) of each file: what :func:`fresh` checks."""
     out = []
     for p in files:
         try:
@@ -113,7 +114,8 @@ def _stamps(files):
     return tuple(out)
 
 
-def _fresh(stamps):
+def fresh(stamps):
+    """Whether every file of :func:`stamps` is unchanged."""
     for p, size, mtime in stamps:
         try:
             st = os.stat(p)
