@@ -16,6 +16,7 @@ their input and output share (row-major order leaves those coordinates unchanged
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # numpy is imported inside the few functions that use it: a report whose graph carries no
 # known tensor contents never needs it, and it costs 0.06-0.14 s of start-up (issue 12)
@@ -205,7 +206,11 @@ def _exact_div(a, b):
 
 def _max0(x):
     """max(x, 0), kept exact where the sign is provable."""
-    x = as_expr(x)
+    return _max0_of(as_expr(x))
+
+
+@lru_cache(maxsize=16384)
+def _max0_of(x):  # remembered: sympy's Max(x, 0) compares x with 0 through its assumptions
     if _nonneg(x):
         return x
     if _nonneg(-x):
@@ -215,7 +220,11 @@ def _max0(x):
 
 def _clamp(x, lo, hi):
     """min(max(x, lo), hi) for lo <= hi, kept exact where the comparison is provable."""
-    x, lo, hi = as_expr(x), as_expr(lo), as_expr(hi)
+    return _clamp_of(as_expr(x), as_expr(lo), as_expr(hi))
+
+
+@lru_cache(maxsize=16384)
+def _clamp_of(x, lo, hi):  # remembered, as _max0_of
     d = sp.expand(x - lo)
     if _negative(d):
         return lo
