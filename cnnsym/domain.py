@@ -129,8 +129,15 @@ def _compile(r, np):
     syms = sorted(getattr(r, "free_symbols", ()), key=lambda s: s.name)
     # an explicit namespace: the "numpy" module string makes lambdify star-import numpy
     # (and numpy.f2py, numpy.testing), 70-200 ms on first use
-    f = sp.lambdify(syms, _exact(num), printer=_printer(), modules=[{"numpy": np, "functools": functools}])
+    f = sp.lambdify(syms, _exact(num), printer=_printer(), modules=[{"numpy": np, "functools": functools}],
+                    **_NO_DOCSTRING)
     return kind, tuple(s.name for s in syms), f
+
+
+# lambdify writes str(expression) into the function's docstring, which nothing reads: about
+# 40% of a compile on torchvision's constraints (sympy >= 1.13 can skip it)
+_CODE = getattr(getattr(sp.lambdify, "__wrapped__", sp.lambdify), "__code__", None)
+_NO_DOCSTRING = {"docstring_limit": -1} if _CODE is not None and "docstring_limit" in _CODE.co_varnames else {}
 
 
 def _tester(parts, np):
@@ -185,18 +192,32 @@ def always_true(rel) -> bool:
     return False
 
 
+_FAILS: dict = {}  # (relation, bindings) -> it is false there (pure; the solver and the rules ask again)
+
+
 def violated(report, bindings):
     """The constraints that fail at ``bindings`` (exact evaluation)."""
     out = []
+    at = tuple(sorted(bindings.items()))
     for c in report.constraints:
-        sub = {s: sp.Integer(bindings[s.name]) for s in c.rel.free_symbols if s.name in bindings}
-        try:
-            v = c.rel.xreplace(sub)
-        except (TypeError, ValueError):  # e.g. x/0 -> zoo inside Max: a dim upstream is 0,
-            continue  # which a constraint of its own excludes
-        if v is sp.false or v is False:
+        key = (c.rel, at)
+        fails = _FAILS.get(key)
+        if fails is None:
+            if len(_FAILS) >= 100_000:
+                _FAILS.clear()
+            fails = _FAILS[key] = _fails(c.rel, bindings)
+        if fails:
             out.append(c)
     return out
+
+
+def _fails(rel, bindings) -> bool:
+    sub = {s: sp.Integer(bindings[s.name]) for s in rel.free_symbols if s.name in bindings}
+    try:
+        v = rel.xreplace(sub)
+    except (TypeError, ValueError):  # e.g. x/0 -> zoo inside Max: a dim upstream is 0,
+        return False  # which a constraint of its own excludes
+    return v is sp.false or v is False
 
 
 def describe(valid) -> dict:
