@@ -128,7 +128,36 @@ _MODES = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
 
 
 def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
-    """Spatial output dims, windows for receptive fields, and >= 1 constraints."""
+    """Spatial output dims, windows for receptive fields, and >= 1 constraints (fresh lists
+    for the caller to extend). Remembered per (op type, spatial extents, spatial
+    attributes): a network's convs at one resolution differ only in their channels, which
+    this does not read."""
+    a = op.attrs
+    try:
+        key = (op.op_type, len(x_shape), tuple(x_shape[2:]), _frozen(kernel), _frozen(a.get("kernel_shape")),
+               _frozen(a.get("strides")), _frozen(a.get("dilations")), _frozen(a.get("pads")),
+               a.get("auto_pad", "NOTSET"), ceil_mode, pool)
+        hit = _WINDOWED.get(key)
+    except TypeError:  # an attribute that is no plain value: not remembered
+        key = hit = None
+    if hit is None:
+        hit = _windowed(op, x_shape, kernel, ceil_mode, pool)  # raises where the layer is invalid
+        if key is not None:
+            if len(_WINDOWED) > 65536:
+                _WINDOWED.clear()
+            _WINDOWED[key] = hit
+    outs, windows, cons, k = hit
+    return list(outs), list(windows), list(cons), list(k)
+
+
+_WINDOWED: dict = {}
+
+
+def _frozen(v):
+    return None if v is None else tuple(v)
+
+
+def _windowed(op, x_shape, kernel, ceil_mode, pool):
     nsp = len(x_shape) - 2
     k, s, d, pads = spatial_attrs(op, nsp, kernel)
     mode = _auto_pad(op.attrs.get("auto_pad", "NOTSET"))
@@ -144,7 +173,7 @@ def windowed(op, x_shape, kernel=None, ceil_mode=0, pool=False):
         elif o < 1:
             op.fail(f"output axis {2 + j} would be {o} (< 1) for input {tuple(x_shape)}", kind=SIZE,
                     expected=1, got=o)
-    return outs, windows, cons, k
+    return tuple(outs), tuple(windows), tuple(cons), tuple(k)
 
 
 @lru_cache(maxsize=65536)
