@@ -19,8 +19,8 @@ today) and then the first .py files (sorted paths) of the installed torchvision'
 cnnsym reads, never imports); "torchvision models folder" = ``cnnsym lint`` on that whole
 folder (61 files, 148 models in torchvision 0.28.0); "warm" = the 50-file command again with
 the cache the cold run filled (nothing changed). Cold runs use an empty cache folder
-(``CNNSYM_CACHE_DIR``) and run once (they take tens of seconds on 2 busy cores); the warm row
-is the median of 3. ``pip install torchvision==0.28.0 --no-deps`` if torchvision is absent.
+(``CNNSYM_CACHE_DIR``, emptied before each run); every row is the median of 3 runs
+(``--quick``: one). ``pip install torchvision==0.28.0 --no-deps`` if torchvision is absent.
 """
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def measure_real(quick=False, log=lambda s: None, jobs=None):
         for (work, _), args, warm in ((ISSUE12[0], files, False), (ISSUE12[1], [tv], False), (ISSUE12[2], files, True)):
             cache = os.path.join(tmp, "cache50" if args is files else "cachetv")
             env = {**base, "CNNSYM_CACHE_DIR": cache}
-            runs = 1 if (quick or not warm) else 3
+            runs = 1 if quick else 3  # median of 3: one cold run on 2 cores varies by ~10%
             walls, cpus, summary, err = [], [], "", None
             if not warm:
                 # byte-compile cnnsym and the rest first (a cold *cache*, not a cold interpreter)
