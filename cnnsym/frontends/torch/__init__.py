@@ -319,13 +319,13 @@ def _unused_params(it, root):
 def list_models(path) -> list:
     """Every nn.Module class and every factory function (a function returning a model) in
     the file, in file order."""
-    global _LISTED
     path = str(path)
     _check_path(path)
     it = Interp(path, Builder(path))
     with _one_line_errors(it, path):
         found = _models(it, it.load_file(path))
-    _LISTED = (path, modcache.stamps(it.files), it)
+    _LISTED.clear()
+    _LISTED[path] = (modcache.stamps(it.files), it)
     return found
 
 
@@ -335,15 +335,15 @@ def list_models(path) -> list:
 # level on a fresh interpreter; the next load of the same path starts from this one instead
 # (issue 12: a module level ran once more per file than there are models). Handed over once,
 # to a load with the listing's own settings (no --symbolic), and only while every file it
-# read is unchanged (size and modification time).
-_LISTED = None  # (path as given, stamps of the files read, Interp)
+# read is unchanged (size and modification time). dict.pop hands it to one load only, even
+# when threads analyse in parallel.
+_LISTED: dict = {}  # path as given -> (stamps of the files read, Interp); the last listing only
 
 
 def _take_listed(path):
-    global _LISTED
-    hit, _LISTED = _LISTED, None
-    if hit is not None and hit[0] == path and modcache.fresh(hit[1]):
-        return hit[2]
+    hit = _LISTED.pop(path, None)
+    if hit is not None and modcache.fresh(hit[0]):
+        return hit[1]
     return None
 
 
