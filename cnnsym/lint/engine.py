@@ -216,6 +216,15 @@ def _model_specs(path, opts):
 # --------------------------------------------------------------------------- driver
 def _lint_file(path, opts, result, explicit_targets=()):
     """Lint every root model of one file (or the explicit targets in it)."""
+    if not path.endswith(".py"):
+        return _lint_one_file(path, opts, result, explicit_targets)
+    from ..frontends.torch import listing_handover
+
+    with listing_handover():  # the listing's interpreter serves the file's first model (issue 12)
+        return _lint_one_file(path, opts, result, explicit_targets)
+
+
+def _lint_one_file(path, opts, result, explicit_targets=()):
     hit, key = cached_file(path, opts, result, explicit_targets)
     if hit is not None:
         return hit

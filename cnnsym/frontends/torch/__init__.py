@@ -324,24 +324,39 @@ def list_models(path) -> list:
     it = Interp(path, Builder(path))
     with _one_line_errors(it, path):
         found = _models(it, it.load_file(path))
-    _LISTED.clear()
-    _LISTED[path] = (modcache.stamps(it.files), it)
+    if _HANDOVER:
+        _LISTED.clear()
+        _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
     return found
 
 
 # The interpreter of the last listing: a fresh one that has run the file's module level (and
 # what it imports) and nothing else, since _models only reads it. `cnnsym lint` lists a
 # file's models and then loads each, and every load starts by running that same module
-# level on a fresh interpreter; the next load of the same path starts from this one instead
-# (issue 12: a module level ran once more per file than there are models). Handed over once,
-# to a load with the listing's own settings (no --symbolic), and only while every file it
-# read is unchanged (size and modification time). dict.pop hands it to one load only, even
-# when threads analyse in parallel.
-_LISTED: dict = {}  # path as given -> (stamps of the files read, Interp); the last listing only
+# level on a fresh interpreter; the next load of the same file starts from this one instead
+# (issue 12: a module level ran once more per file than there are models). Only inside
+# `listing_handover()` (lint's list-then-load of one file: nothing is left for a later call,
+# which could follow an import that failed then and resolves now), handed over once (dict.pop,
+# even across threads), to a load of the same path as written and in the same directory, with
+# the listing's settings (no --symbolic), while every file it read is unchanged (size, mtime).
+_LISTED: dict = {}  # (path as given, absolute path) -> (stamps of the files read, Interp)
+_HANDOVER: list = []
+
+
+@contextlib.contextmanager
+def listing_handover():
+    """Within the block, a listing's interpreter serves the next load of the same file."""
+    _HANDOVER.append(True)
+    try:
+        yield
+    finally:
+        _HANDOVER.pop()
+        if not _HANDOVER:
+            _LISTED.clear()
 
 
 def _take_listed(path):
-    hit = _LISTED.pop(path, None)
+    hit = _LISTED.pop((path, os.path.abspath(path)), None) if _LISTED else None
     if hit is not None and modcache.fresh(hit[0]):
         return hit[1]
     return None
