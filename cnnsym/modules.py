@@ -121,6 +121,16 @@ class LazyTree(Mapping):
     def __reduce__(self):
         return dict, (self._built(),)
 
+    # what a caller of the eager dict may also do with it: a copy (a dict), and | as dicts do
+    def copy(self) -> dict:
+        return dict(self._built())
+
+    def __or__(self, other):
+        return self._built() | (other._built() if isinstance(other, LazyTree) else other)
+
+    def __ror__(self, other):
+        return other | self._built()
+
 
 def _tree(graph, report):
     results = report.nodes

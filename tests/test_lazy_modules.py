@@ -34,6 +34,10 @@ def test_lazy_tree_is_torchs_named_modules_and_the_eager_tree(file, spec):
     back = pickle.loads(pickle.dumps(lazy.modules))
     assert type(back) is dict and back == eager.modules
     assert lazy.to_json() == eager.to_json()
+    # what a caller may do with the eager dict: copy it, merge it
+    copy = lazy.modules.copy()
+    assert type(copy) is dict and list(copy) == list(eager.modules)
+    assert (lazy.modules | {}) == eager.modules and ({} | lazy.modules) == eager.modules
 
 
 def test_lazy_tree_of_an_onnx_file_without_scopes():
