@@ -368,3 +368,32 @@ def test_a_null_byte_is_a_syntax_error_naming_its_line(tmp_path):
     with pytest.raises(InputError) as e:
         cnnsym.analyze(f"{path}::M", input="1x1")
     assert "line 2:" in str(e.value) and "null bytes" in str(e.value)
+
+
+SLICES = '''import torch.nn as nn
+
+
+class S(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.keep = slice(2, None)
+        self.c = nn.Conv2d(8, 4, 3)
+
+    def forward(self, x):
+        x = x[:, self.keep]
+        idx = (slice(None), slice(0, 8), slice(None, None, 2))
+        return self.c(x[idx])
+'''
+
+
+def test_slice_objects_index_as_python_does(tmp_path):
+    # the builtin slice() was undefined (the forward was not followed, a lower bound), and a
+    # tuple held in a name indexed as one key; torch running the file is the oracle
+    path = tmp_path / "slices.py"
+    path.write_text(SLICES, encoding="utf-8")
+    _, cls = _torch_module(path, "S")
+    with torch.no_grad():
+        out = tuple(cls().eval()(torch.zeros(1, 10, 16, 16)).shape)
+    rep = cnnsym.analyze(f"{path}::S", input="1x10x16x16")
+    assert rep.complete
+    assert tuple(rep.tensors[rep.outputs[0]].shape) == out == (1, 4, 6, 14)

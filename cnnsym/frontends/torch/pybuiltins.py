@@ -302,6 +302,15 @@ def _repr(it, a, k, s):
     return repr(norm(a[0]))
 
 
+@BUILTINS.register("slice")
+def _slice(it, a, k, s):
+    """slice(stop) / slice(start, stop[, step]): Python's slice object (x[:, keep] with
+    keep = slice(2, None) indexes as x[:, 2:] does)."""
+    if not 1 <= len(a) <= 3 or k:
+        raise Stop("slice() takes 1 to 3 positional arguments")
+    return slice(*[norm(v) for v in a]) if len(a) > 1 else slice(norm(a[0]))
+
+
 @BUILTINS.register("object")
 def _object(it, a, k, s):
     return Obj(UserClass("object", None, None, []))

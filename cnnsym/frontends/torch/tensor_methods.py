@@ -335,6 +335,8 @@ def tensor_index(it, x, elems, frame):
             keys.append(slice(None if s.lower is None else it.eval(s.lower, frame),
                               None if s.upper is None else it.eval(s.upper, frame),
                               None if s.step is None else it.eval(s.step, frame)))
+    if len(keys) == 1 and isinstance(keys[0], tuple):
+        keys = list(keys[0])  # x[idx] with idx a tuple of keys: Python's x[*idx]
     r = rank_of(x)
     c = Ctx(it, node_name(it, "slice"), it.site_loc(), it.site_loc())
     # expand the ellipsis
