@@ -228,7 +228,9 @@ def test_strings_as_python_evaluates_them():
     # the libcst tree gave f-string text raw: f"a\tb" was 5 characters, f"{{x}}" 5, and
     # b"ab" b"c" concatenated the reprs "b'ab'b'c'"; the parser evaluates them now
     cases = ['f"a\\tb{1}"', 'f"{{x}}"', 'b"ab" b"c"', '"a" f"{2}" \'b\'', 'f"{7:03d}" "\\n"', 'f"{3:>4}"',
-             '"x" "y" "z"', 'r"\\n" "\\n"', 'f"{1}{2}" f"{{"', 'f"{7=}"', 'f"{ 7 = }"']
+             '"x" "y" "z"', 'r"\\n" "\\n"', 'f"{1}{2}" f"{{"', 'f"{7=}"', 'f"{ 7 = }"',
+             # conversions and nested format specs (ignored before: {'ab'!r} was 2 characters)
+             'f"{\'ab\'!r}"', 'f"{\'ab\'=}"', 'f"{3:>{4}}"', 'f"{\'é\'!a}"', 'f"{12:{\'>\'}{2 * 3}}"']
     for text in cases:
         src = ("import torch.nn as nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                f"        self.fc = nn.Linear(1, len({text}))\n\n    def forward(self, x):\n        return self.fc(x)\n")

@@ -83,19 +83,25 @@ class Expressions:
 
     @EXPRESSIONS.register([cst.FormattedString])
     def _fstring(self, e, frame):
+        return self._fparts(e.parts, frame)
+
+    def _fparts(self, parts, frame):
+        """An f-string's text: conversions (!r, !s, !a; ``{x=}`` is ``x=`` then ``!r``) and
+        format specs that hold replacement fields themselves (``{x:>{w}}``), as Python does."""
         out = []
-        for p in e.parts:
+        for p in parts:
             if isinstance(p, cst.FormattedStringText):
                 out.append(p.value)
-            else:
-                v = norm(self.eval(p.expression, frame))
-                spec = ""
-                if p.format_spec:
-                    spec = "".join(x.value for x in p.format_spec if isinstance(x, cst.FormattedStringText))
-                try:
-                    out.append(format(v, spec))
-                except (TypeError, ValueError):
-                    out.append(str(v))
+                continue
+            v = norm(self.eval(p.expression, frame))
+            conv = {"r": repr, "s": str, "a": ascii}.get(p.conversion)
+            if conv is not None:
+                v = conv(v)
+            spec = self._fparts(p.format_spec, frame) if p.format_spec else ""
+            try:
+                out.append(format(v, spec))
+            except (TypeError, ValueError):
+                out.append(str(v))
         return "".join(out)
 
     @EXPRESSIONS.register([cst.List])
