@@ -170,17 +170,10 @@ def _first_diff(a, b, where=""):
 
 
 def compare(a, b):
-    def load(p):
-        with open(p) as f:
-            return {r["file"]: r for r in map(json.loads, f)}
+    from ab_syntax_port import paired  # the same pairing of two dumps' records
 
-    old, new = load(a), load(b)
     files = reports = same = lints = lint_same = 0
-    for path in sorted(set(old) | set(new)):
-        o, n = old.get(path), new.get(path)
-        if o is None or n is None:
-            print(f"{path}: only in {'new' if o is None else 'old'}")
-            continue
+    for path, o, n in paired(a, b):
         files += 1
         if o.get("models") != n.get("models"):
             print(f"{path}: models differ: {o.get('models')} | {n.get('models')}")

@@ -88,18 +88,25 @@ def dump(paths, lint=False, limit=120, most=25):
         print(json.dumps(rec, sort_keys=True, default=repr), flush=True)
 
 
-def compare(a, b):
+def paired(a, b):
+    """(path, old record, new record) for each file in both dumps (JSON lines keyed by
+    "file"); a file in one dump only is printed and skipped. Shared with ab_session.py."""
     def load(p):
         with open(p) as f:
             return {r["file"]: r for r in map(json.loads, f)}
 
     old, new = load(a), load(b)
-    files = models = same = 0
     for path in sorted(set(old) | set(new)):
         o, n = old.get(path), new.get(path)
         if o is None or n is None:
             print(f"{path}: only in {'new' if o is None else 'old'}")
             continue
+        yield path, o, n
+
+
+def compare(a, b):
+    files = models = same = 0
+    for path, o, n in paired(a, b):
         files += 1
         if o.get("models") != n.get("models") or o.get("models_error") != n.get("models_error"):
             print(f"{path}: models differ: {o.get('models') or o.get('models_error')} | "
