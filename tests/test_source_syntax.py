@@ -399,3 +399,53 @@ def test_slice_objects_index_as_python_does(tmp_path):
     rep = cnnsym.analyze(f"{path}::S", input="1x10x16x16")
     assert rep.complete
     assert tuple(rep.tensors[rep.outputs[0]].shape) == out == (1, 4, 6, 14)
+
+
+LITERALS = r'''import torch.nn as nn
+
+
+def names():
+    return ["a", "b"]
+
+
+def table():
+    return {"k": ["x"], "t": ("u", 1.5), "n": None}
+
+
+def nested():
+    return [("a", 2.0), ["b"]]
+
+
+class L(nn.Module):
+    def __init__(self):
+        super().__init__()
+        a = names()
+        a.append("c")
+        b = names()
+        t = table()
+        t["k"].append("y")
+        t["z"] = True
+        u = table()
+        n = nested()
+        n[1].append("c")
+        m = nested()
+        # each display is a new object each time Python evaluates it: 2, 1, 3 and 1 items
+        width = len(b) * 1000 + len(u["k"]) * 100 + len(u) * 10 + len(m[1])
+        self.fc = nn.Linear(4, width)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+
+
+def test_constant_displays_are_new_objects_each_evaluation(tmp_path):
+    # string/float displays are built once per syntax node and copied (issue 12); mutating
+    # one evaluation's list or dict (nested too) must not reach the next: torch running the
+    # file gives out_features 2*1000 + 1*100 + 3*10 + 1 = 2131
+    path = tmp_path / "literals.py"
+    path.write_text(LITERALS, encoding="utf-8")
+    _, cls = _torch_module(path, "L")
+    out = cls().fc.out_features
+    rep = cnnsym.analyze(f"{path}::L", input="1x4")
+    assert rep.complete
+    assert tuple(rep.tensors[rep.outputs[0]].shape) == (1, out) == (1, 2131)

@@ -127,7 +127,7 @@ class Builder:
             return none
         out = list(res.outputs[:n_out])
         for v in out:
-            n = max((expr_size(as_expr(d)) for d in (v.shape or ())), default=0) if v is not None else 0
+            n = max((_size(d) for d in (v.shape or ())), default=0) if v is not None else 0
             if n > SYMBOLIC_SHAPE_LIMIT:
                 raise InputError(self.path, f"node {node.name!r} ({node.op_type}): its shape at symbolic input sizes "
                                             f"grows past {SYMBOLIC_SHAPE_LIMIT} terms ({n}); give concrete sizes (--input)")
@@ -142,3 +142,15 @@ class Builder:
         g.module_calls = dict(self.module_calls)
         g.requires = list(self.requires)
         return g
+
+
+_SIZES: dict = {}  # dim -> expr_size: every emitted output's dims are guarded, most recur (issue 12)
+
+
+def _size(d) -> int:
+    n = _SIZES.get(d)
+    if n is None:
+        if len(_SIZES) >= 100_000:
+            _SIZES.clear()
+        n = _SIZES[d] = expr_size(as_expr(d))
+    return n

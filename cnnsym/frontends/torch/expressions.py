@@ -25,6 +25,82 @@ def _literal(e):
     return e.value
 
 
+# Displays whose every leaf is a string or float literal (or None, True, False), such as
+# torchvision's 1,000 category names or a weights entry's metrics, built once per syntax node
+# and copied on each evaluation as Python makes a new list or dict each time (issue 12: a
+# module level that lists categories ran ~1,600 evaluations each time a file was read).
+# Integer literals are left out: while building, each is a LitInt that remembers where it
+# was written.
+_FOLDED: dict = {}  # display node -> a function making its value, or None (not constant)
+_UNSEEN = object()
+_NAMED = {"None": None, "True": True, "False": False}
+
+
+def _folded(e):
+    proto = _constant(e)
+    if proto is None:
+        make = None
+    else:
+        value = proto[0]
+        if not _mutable_inside(value):
+            make = (lambda: value) if isinstance(value, tuple) else value.copy
+        else:
+            make = lambda: _fresh(value)  # noqa: E731
+    if len(_FOLDED) >= 50_000:
+        _FOLDED.clear()
+    _FOLDED[e] = make
+    return make
+
+
+def _constant(e):
+    """(value,) of a literal made of strings, floats, None/True/False and lists, tuples and
+    dicts of them, as the interpreter evaluates it; None for anything else."""
+    t = type(e)
+    if t is cst.SimpleString or t is cst.Float:
+        return (e.value,)
+    if t is cst.Name:
+        return (_NAMED[e.value],) if e.value in _NAMED else None
+    if t is cst.ConcatenatedString:
+        a, b = _constant(e.left), _constant(e.right)
+        return None if a is None or b is None else (str(a[0]) + str(b[0]),)
+    if t is cst.List or t is cst.Tuple:
+        vals = []
+        for el in e.elements:
+            if type(el) is not cst.Element:
+                return None
+            v = _constant(el.value)
+            if v is None:
+                return None
+            vals.append(v[0])
+        return (vals if t is cst.List else tuple(vals),)
+    if t is cst.Dict:
+        out = {}
+        for el in e.elements:
+            if type(el) is not cst.DictElement:
+                return None
+            k, v = _constant(el.key), _constant(el.value)
+            if k is None or v is None:
+                return None
+            out[dict_key(k[0])] = v[0]
+        return (out,)
+    return None
+
+
+def _mutable_inside(v) -> bool:
+    items = v.values() if isinstance(v, dict) else v
+    return any(isinstance(x, (list, dict, tuple)) for x in items)
+
+
+def _fresh(v):
+    if isinstance(v, list):
+        return [_fresh(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _fresh(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return tuple(_fresh(x) for x in v)
+    return v
+
+
 class Expressions:
     def eval(self, e, frame):
         t = type(e)
@@ -106,6 +182,14 @@ class Expressions:
 
     @EXPRESSIONS.register([cst.List])
     def _list(self, e, frame):
+        make = _FOLDED.get(e, _UNSEEN)
+        if make is _UNSEEN:
+            make = _folded(e)
+        if make is not None:
+            return make()
+        return self._elements(e, frame)
+
+    def _elements(self, e, frame):
         out = []
         for el in e.elements:
             if isinstance(el, cst.StarredElement):
@@ -116,14 +200,24 @@ class Expressions:
 
     @EXPRESSIONS.register([cst.Tuple])
     def _tuple(self, e, frame):
-        return tuple(self._list(e, frame))
+        make = _FOLDED.get(e, _UNSEEN)
+        if make is _UNSEEN:
+            make = _folded(e)
+        if make is not None:
+            return make()
+        return tuple(self._elements(e, frame))
 
     @EXPRESSIONS.register([cst.Set])
     def _set(self, e, frame):
-        return OPS.make_set(self, self._list(e, frame))
+        return OPS.make_set(self, self._elements(e, frame))
 
     @EXPRESSIONS.register([cst.Dict])
     def _dict(self, e, frame):
+        make = _FOLDED.get(e, _UNSEEN)
+        if make is _UNSEEN:
+            make = _folded(e)
+        if make is not None:
+            return make()
         out = {}
         for el in e.elements:
             if isinstance(el, cst.StarredDictElement):

@@ -64,11 +64,45 @@ class Registry(dict):
 
         return deco
 
+    # entries are mirrored as instance attributes, so ``OPS.resolve`` is a plain attribute
+    # read, not a failed lookup and a call of __getattr__ (~0.4 us; ~300,000 reads on a lint of
+    # 50 files: issue 12). Names a dict or the registry itself defines are not mirrored.
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if isinstance(key, str) and key not in _RESERVED:
+            self.__dict__[key] = value
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        if isinstance(key, str) and key not in _RESERVED:
+            self.__dict__.pop(key, None)
+
+    def update(self, *args, **kw):
+        for k, v in dict(*args, **kw).items():
+            self[k] = v
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key, *default):
+        if key in self:
+            v = self[key]
+            del self[key]
+            return v
+        if default:
+            return default[0]
+        raise KeyError(key)
+
     def __getattr__(self, name):
         try:
             return self[name]
         except KeyError:
             raise AttributeError(f"{self.__dict__.get('what', 'registry')} has no entry {name!r}") from None
+
+
+_RESERVED = frozenset(dir(Registry)) | {"what", "make"}
 
 
 # ---------------------------------------------------------------------------
