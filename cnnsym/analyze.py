@@ -14,9 +14,9 @@ from . import modules as _modules
 from .errors import InputError, ShapeError, BindingError
 from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision, req_dim
 from .ops import UNKNOWN_OPERAND, lookup, numel
-from .receptive import RF, join
-from .report import (Constraint, InitializerInfo, NodeResult, Problem, Report, TensorInfo, evaluate,  # noqa: F401
-                     peak_tensors)
+from .receptive import RF, DeferredRF, join
+from .report import (Constraint, InitializerInfo, LazyList, LazyMap, NodeResult, Problem, Report, TensorInfo,  # noqa: F401
+                     evaluate, peak_tensors)
 from .parse import parse_dims  # noqa: F401 (public here too)
 from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
 
@@ -168,11 +168,24 @@ def _compose_rf(spec, in_rfs):
     return tuple(out), misaligned
 
 
+def _misaligned(node_name) -> str:
+    return f"receptive fields of the branches joined at {node_name!r} are misaligned (different offsets or strides)"
+
+
 def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool = True,
-            lazy_modules: bool = False) -> Report:
+            lazy_modules: bool = False, lazy: bool = False) -> Report:
     """The Report of ``graph`` at ``bindings``. ``lazy_modules``: ``Report.modules`` is built on
     its first read (:class:`cnnsym.modules.LazyTree`, the same tree), not now: lint reads it
-    for one rule on few models, and the tree is about a third of the analysis."""
+    for one rule on few models, and the tree is about a third of the analysis.
+
+    ``lazy`` (lint, issue 12; implies ``lazy_modules``): the parts that lint's rules read for
+    few models are computed on their first read, with the same code and values as now:
+    receptive fields (each tensor's ``rf`` is a :class:`cnnsym.receptive.LazyRF`, None where
+    the field is None) and the warnings, which include those of joining misaligned fields
+    (:class:`cnnsym.report.LazyList`), and ``totals`` and ``values``
+    (:class:`cnnsym.report.LazyMap`). Nothing is left out: a read gets what the eager
+    analysis stores."""
+    lazy_modules = lazy_modules or lazy
     order = toposort(graph)
     symbols, spatial, batchlike = {}, set(), set()
     tensors: dict = {}
@@ -193,6 +206,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     for name, init in graph.initializers.items():
         env[name] = Value(tuple(as_expr(d) for d in init.shape), init.dtype, init.value)
     rfs = {gi.name: tensors[gi.name].rf for gi in graph.inputs}
+    deferred = DeferredRF(rfs, _compose_rf, _misaligned) if lazy else None
 
     results, constraints, warnings, errors, problems = [], [], list(graph.warnings), [], []
     seen_cons = set()
@@ -288,6 +302,8 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 tensors[o] = TensorInfo(o, shape, dtype, None if shape is None else _tensor_bytes(shape, dtype),
                                         None, node.name, declared)
                 rfs[o] = None
+                if deferred is not None:
+                    deferred.none(o)
             continue
         _guard_size(graph, node, inference)
         res.macs = inference.macs
@@ -311,7 +327,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             seen_cons.add(rel)
             if not dom.always_true(rel):
                 constraints.append(Constraint(rel, msg, node.name, getattr(need, "kind", ""), getattr(need, "axis", None)))
-        in_rfs = [rfs.get(i) if i else None for i in node.inputs]
+        in_rfs = [rfs.get(i) if i else None for i in node.inputs] if deferred is None else deferred.node(node)
         for k, o in enumerate(node.outputs):
             if not o:
                 continue
@@ -320,13 +336,18 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 env[o] = Value(None)
                 tensors[o] = TensorInfo(o, None, 1, None, None, node.name)
                 rfs[o] = None
+                if deferred is not None:
+                    deferred.none(o)
                 continue
             v = inference.outputs[k]
             env[o] = v
             spec = inference.rf[k] if inference.rf and k < len(inference.rf) else None
-            rf, mis = _compose_rf(spec, in_rfs)
-            if mis:
-                warnings.append(f"receptive fields of the branches joined at {node.name!r} are misaligned (different offsets or strides)")
+            if deferred is None:
+                rf, mis = _compose_rf(spec, in_rfs)
+                if mis:
+                    warnings.append(_misaligned(node.name))
+            else:
+                rf = deferred.output(o, spec, in_rfs, len(warnings))
             rfs[o] = rf
             tensors[o] = TensorInfo(o, v.shape, v.dtype, _tensor_bytes(v.shape, v.dtype), rf, node.name,
                                     constant=is_const)
@@ -339,6 +360,46 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
              for (op, d), names in unaccounted.items()]
     for u in unacc:
         warnings.append(f"{u['count']} x {u['domain']}::{u['op']} not supported: listed as unaccounted, not counted as zero")
+    # parameter bytes in each initializer's own element type (int4 packed two to a byte)
+    pbytes = {n: nbytes(graph.initializers[n].numel, graph.initializers[n].dtype) for n in counted}
+    steps = len(order)
+    tensors = _with_live_intervals(graph, order, tensors)
+    inits = {n: InitializerInfo(n, tuple(graph.initializers[n].shape), graph.initializers[n].dtype,
+                                graph.initializers[n].numel, role, res.node.name) for n, (role, res) in counted.items()}
+    # the domain solver fills bindings, ranges and the smallest input into a draft; the
+    # Report is made once, frozen, from the draft
+    draft = SimpleNamespace(path=graph.path, symbols=symbols, spatial_symbols=spatial, constraints=constraints,
+                            symbol_defaults=dict(graph.symbol_defaults), valid_ranges={}, smallest_input=None,
+                            bindings={}, binding_notes=[], errors=errors, tensors=tensors, steps=steps)
+    dom.solve(draft, graph, bindings or {}, strict=strict_bindings)
+    tail = (results, counted, pbytes, SimpleNamespace(tensors=tensors, steps=steps),
+            None if draft.bindings is None else dict(draft.bindings))
+    if lazy:
+        cell = []
+
+        def made():
+            if not cell:
+                cell.append(_totals(*tail))
+            return cell[0]
+
+        totals, values = LazyMap(lambda: made()[0]), LazyMap(lambda: made()[1])
+        warnings = deferred.warnings(warnings)
+    else:
+        totals, values = _totals(*tail)
+    report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
+                    tensors, results, totals, constraints, valid_ranges=draft.valid_ranges,
+                    smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
+                    values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
+                    spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
+                    initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
+    # the module tree (cnnsym/modules.py)
+    return replace(report, modules=_modules.LazyTree(graph, report) if lazy_modules else _modules.build(graph, report))
+
+
+def _totals(results, counted, pbytes, live, bindings):
+    """(totals, values): the totals' formulas, and their values at ``bindings`` (None: no
+    valid binding, no values) with the peak of live activations there (``live``: the
+    tensors with their live intervals, and the number of steps)."""
     totals = {
         "params.trainable": fast_sum(r.trainable for r in results),
         "params.buffers": fast_sum(r.buffers for r in results),
@@ -346,8 +407,6 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         "macs": fast_sum(r.macs for r in results),
     }
     totals["params.total"] = totals["params.trainable"] + totals["params.buffers"] + totals["params.constants"]
-    # parameter bytes in each initializer's own element type (int4 packed two to a byte)
-    pbytes = {n: nbytes(graph.initializers[n].numel, graph.initializers[n].dtype) for n in counted}
     totals["params.trainable_bytes"] = fast_sum(b for n, b in pbytes.items() if counted[n][0] == "trainable")
     totals["params.bytes"] = fast_sum([*pbytes.values(), *(
         nbytes(r.node.attrs["value"].numel, r.node.attrs["value"].dtype) for r in results
@@ -361,31 +420,14 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     for t in term_names:
         totals[f"terms.{t}"] = fast_sum(r.terms.get(t, 0) for r in results)
     totals["flops"] = 2 * totals["macs"] + sp.Add(*[totals[f"terms.{t}"] for t in term_names])
-    totals["activation_bytes"] = fast_sum(t.bytes for t in tensors.values()
+    totals["activation_bytes"] = fast_sum(t.bytes for t in live.tensors.values()
                                           if t.bytes is not None and t.producer is not None and not t.constant)
-    steps = len(order)
-    tensors = _with_live_intervals(graph, order, tensors)
-    inits = {n: InitializerInfo(n, tuple(graph.initializers[n].shape), graph.initializers[n].dtype,
-                                graph.initializers[n].numel, role, res.node.name) for n, (role, res) in counted.items()}
-    # the domain solver fills bindings, ranges and the smallest input into a draft; the
-    # Report is made once, frozen, from the draft
-    draft = SimpleNamespace(path=graph.path, symbols=symbols, spatial_symbols=spatial, constraints=constraints,
-                            symbol_defaults=dict(graph.symbol_defaults), valid_ranges={}, smallest_input=None,
-                            bindings={}, binding_notes=[], errors=errors, tensors=tensors, steps=steps)
-    dom.solve(draft, graph, bindings or {}, strict=strict_bindings)
     values = {}
-    if draft.bindings is not None:
-        totals["peak_activation_bytes"] = fast_sum(t.bytes for t in peak_tensors(draft, draft.bindings)
+    if bindings is not None:
+        totals["peak_activation_bytes"] = fast_sum(t.bytes for t in peak_tensors(live, bindings)
                                                    if t.bytes is not None)
-        values = {k: evaluate(v, draft.bindings) for k, v in totals.items()}
-    report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
-                    tensors, results, totals, constraints, valid_ranges=draft.valid_ranges,
-                    smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
-                    values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
-                    spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
-                    initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
-    # the module tree (cnnsym/modules.py)
-    return replace(report, modules=_modules.LazyTree(graph, report) if lazy_modules else _modules.build(graph, report))
+        values = {k: evaluate(v, bindings) for k, v in totals.items()}
+    return totals, values
 
 
 def _requirements(graph, tensors, results, constraints, seen_cons, errors, problems, warnings):

@@ -126,10 +126,13 @@ def analyze_graph(model, *, input=None, bind=None, symbolic=(), name=None, stric
     return graph, _analysis.analyze(graph, bindings, strict_bindings=strict_bindings)
 
 
-def analyze_loaded(graph: Graph, bind=None, *, strict_bindings=True, lazy_modules=False) -> Report:
+def analyze_loaded(graph: Graph, bind=None, *, strict_bindings=True, lazy_modules=False, lazy=False) -> Report:
     """The Report of a Graph already loaded (and prepared, e.g. by lint's input policy).
-    ``lazy_modules``: the module tree is built on the first read of ``Report.modules``."""
-    return _analysis.analyze(graph, bindings_of(bind), strict_bindings=strict_bindings, lazy_modules=lazy_modules)
+    ``lazy_modules``: the module tree is built on the first read of ``Report.modules``;
+    ``lazy``: that, and receptive fields, warnings, totals and values too (see
+    :func:`cnnsym.analyze.analyze`)."""
+    return _analysis.analyze(graph, bindings_of(bind), strict_bindings=strict_bindings, lazy_modules=lazy_modules,
+                             lazy=lazy)
 
 
 def analyze(model, *, input=None, bind=None, symbolic=(), name=None, strict_bindings=True,

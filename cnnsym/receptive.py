@@ -15,11 +15,13 @@ so L stacked k x k stride-1 layers give 1 + L(k-1). ConvTranspose has fractional
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
 import sympy as sp
 
+from .report import LazyList
 from .symbolic import ONE, ZERO, Expr, as_expr
 
 
@@ -93,3 +95,126 @@ def join(fields: list) -> tuple:
     offsets = {f.offset for f in fields}
     misaligned = len(strides) > 1 or len(offsets) > 1
     return RF(hi - lo + 1, stride, (lo + hi) / 2), misaligned
+
+
+class LazyRF(Sequence):
+    """A tensor's receptive field (its per-axis tuple of :class:`RF` or None) composed on
+    first read (``analyze(lazy=True)``: lint reads fields for few rules and models).
+    ``resolve()`` composes every field of the report once and returns them by step; this
+    is entry ``step``, which has ``rank`` axes. It is never made for a tensor whose field
+    is None (that stays None), so ``rf is None`` and ``not rf`` read as for the tuple; it
+    equals, hashes, prints and pickles as the tuple."""
+
+    __slots__ = ("_resolve", "_step", "_rank")
+
+    def __init__(self, resolve, step, rank):
+        self._resolve, self._step, self._rank = resolve, step, rank
+
+    def _value(self) -> tuple:
+        return self._resolve()[self._step]
+
+    def __getitem__(self, i):
+        return self._value()[i]
+
+    def __iter__(self):
+        return iter(self._value())
+
+    def __len__(self):
+        return self._rank
+
+    def __bool__(self):
+        return self._rank > 0
+
+    def __eq__(self, other):
+        return self._value() == (other._value() if isinstance(other, LazyRF) else other)
+
+    def __hash__(self):
+        return hash(self._value())
+
+    def __repr__(self):
+        return repr(self._value())
+
+    def __reduce__(self):
+        return tuple, (self._value(),)
+
+
+class DeferredRF:
+    """Receptive fields composed on first read (``analyze(lazy=True)``). The analysis records
+    each output's field spec in order and gets a :class:`LazyRF` per tensor; the first read
+    composes them all with ``compose`` (the analysis' own composition of one output), and
+    notes each misaligned join (``misaligned(node name)``) where the eager analysis puts it
+    in the warnings. Which fields are None is known now without sympy (an axis has a field
+    when one of its sources has one), so a tensor with no field gets None, as eagerly."""
+
+    def __init__(self, rfs, compose, misaligned):
+        self.compose, self.misaligned = compose, misaligned
+        self.first = dict(rfs)
+        self.has = {n: None if f is None else tuple(a is not None for a in f) for n, f in rfs.items()}
+        self.steps = []  # (tensor, spec or None, input names or None, node name, warnings so far)
+        self.node_name, self.ins, self.done = None, None, None
+
+    def node(self, node):
+        """Start a node's outputs; returns what the output calls take (its inputs' presence)."""
+        self.node_name, self.ins = node.name, tuple(node.inputs)
+        return [self.has.get(i) if i else None for i in node.inputs]
+
+    def none(self, o):
+        self.steps.append((o, None, None, None, 0))
+        self.has[o] = None
+
+    def output(self, o, spec, in_has, at):
+        present = _present(spec, in_has)
+        self.has[o] = present
+        self.steps.append((o, spec, self.ins, self.node_name, at))
+        return None if present is None else LazyRF(self.resolve, len(self.steps) - 1, len(present))
+
+    def resolve(self) -> list:
+        if self.done is None:
+            rfs, out, warn = dict(self.first), [], []
+            in_rfs, last = None, None
+            for o, spec, ins, name, at in self.steps:
+                if spec is None:
+                    rf = None
+                else:
+                    if ins is not last:  # one node's outputs read its inputs' fields as they were before it
+                        in_rfs, last = [rfs.get(i) if i else None for i in ins], ins
+                    rf, mis = self.compose(spec, in_rfs)
+                    if mis:
+                        warn.append((at, self.misaligned(name)))
+                rfs[o] = rf
+                out.append(rf)
+            self.done, self.warn = out, warn
+            self.first = self.has = None
+        return self.done
+
+    def warnings(self, base) -> LazyList:
+        """``base`` (the analysis' warnings without the misaligned joins) as a list that, on
+        first read, composes the fields and has each such warning where eagerly it is."""
+
+        def make():
+            self.resolve()
+            out, k = [], 0
+            for at, text in self.warn:
+                out.extend(base[k:at])
+                out.append(text)
+                k = at
+            out.extend(base[k:])
+            return out
+
+        return LazyList(make)
+
+
+def _present(spec, in_has):
+    """Which axes of an output get a field (the composition without composing), or None."""
+    if spec is None:
+        return None
+    out = []
+    for axis_sources in spec:
+        got = False
+        for idx, ax, _ in axis_sources or ():
+            h = in_has[idx] if idx < len(in_has) else None
+            if h is not None and ax < len(h) and h[ax]:
+                got = True
+                break
+        out.append(got)
+    return tuple(out) if any(out) else None

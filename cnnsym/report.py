@@ -26,6 +26,7 @@ registered formats (:mod:`cnnsym.render`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping, Sequence
 from dataclasses import field
 from functools import cached_property, lru_cache
 from typing import Optional
@@ -269,6 +270,120 @@ class Report:
         macs = self.totals.get("macs")
         return (f"<Report {self.path!r}: {len(self.nodes)} nodes, symbols {', '.join(self.symbols) or 'none'}, "
                 f"macs {macs}{'' if self.complete else ' (incomplete)'}>")
+
+
+class LazyMap(Mapping):
+    """A Report's mapping computed on its first read (``analyze(lazy=True)``: lint reads the
+    totals of few models): ``make()`` gives the dict the eager analysis stores, and this is
+    a read-only mapping equal to it (same order, same repr; pickles as the dict)."""
+
+    __slots__ = ("_make", "_d")
+
+    def __init__(self, make):
+        self._make, self._d = make, None
+
+    def _built(self) -> dict:
+        if self._d is None:
+            self._d, self._make = self._make(), None
+        return self._d
+
+    def __getitem__(self, key):
+        return self._built()[key]
+
+    def __iter__(self):
+        return iter(self._built())
+
+    def __len__(self):
+        return len(self._built())
+
+    def __contains__(self, key):
+        return key in self._built()
+
+    def get(self, key, default=None):
+        return self._built().get(key, default)
+
+    def keys(self):
+        return self._built().keys()
+
+    def values(self):
+        return self._built().values()
+
+    def items(self):
+        return self._built().items()
+
+    def __eq__(self, other):
+        return self._built() == (other._built() if isinstance(other, LazyMap) else other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(self._built())
+
+    def __reduce__(self):
+        return dict, (self._built(),)
+
+    def copy(self) -> dict:
+        return dict(self._built())
+
+    def __or__(self, other):
+        return self._built() | (other._built() if isinstance(other, LazyMap) else other)
+
+    def __ror__(self, other):
+        return other | self._built()
+
+
+class LazyList(Sequence):
+    """A Report's list computed on its first read (``analyze(lazy=True)``: the warnings, some
+    of which come from composing receptive fields): equal to the list the eager analysis
+    stores, same repr, pickles as the list; ``append``/``extend`` act on that list."""
+
+    __slots__ = ("_make", "_l")
+
+    def __init__(self, make):
+        self._make, self._l = make, None
+
+    def _built(self) -> list:
+        if self._l is None:
+            self._l, self._make = self._make(), None
+        return self._l
+
+    def __getitem__(self, i):
+        return self._built()[i]
+
+    def __iter__(self):
+        return iter(self._built())
+
+    def __len__(self):
+        return len(self._built())
+
+    def __contains__(self, x):
+        return x in self._built()
+
+    def __eq__(self, other):
+        return self._built() == (other._built() if isinstance(other, LazyList) else other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(self._built())
+
+    def __reduce__(self):
+        return list, (self._built(),)
+
+    def __add__(self, other):
+        return self._built() + list(other)
+
+    def __radd__(self, other):
+        return list(other) + self._built()
+
+    def copy(self) -> list:
+        return list(self._built())
+
+    def append(self, x):
+        self._built().append(x)
+
+    def extend(self, xs):
+        self._built().extend(xs)
 
 
 def peak_formula(report, bindings) -> sp.Expr:
