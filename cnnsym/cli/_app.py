@@ -16,6 +16,7 @@ import sys
 
 import click
 
+from .._stack import run_deep
 from .._version import __version__
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
@@ -244,7 +245,7 @@ def run_process(args=None, gc_was_on=None):
     _GC_OFF_AT_START = gc.isenabled() if gc_was_on is None else gc_was_on
     gc.disable()
     try:
-        main(args=args, prog_name="cnnsym")
+        run_deep(main, args=args, prog_name="cnnsym")  # deep recursion in one stack chunk (cnnsym/_stack.py)
         code = 0
     except SystemExit as e:
         code = e.code

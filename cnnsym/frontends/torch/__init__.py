@@ -36,6 +36,7 @@ import os
 from . import syntax as cst
 import sympy as sp
 
+from ..._stack import run_deep
 from ...errors import InputError
 from ...graph import FLOAT, INT64, GraphInput
 from ...symbolic import as_expr, dim_symbol
@@ -81,7 +82,8 @@ def load_source(spec: str, *, symbolic=(), inputs=None) -> "Graph":  # noqa: F82
         it = Interp(path, Builder(path), symbolic)
     builder = it.builder
     with _one_line_errors(it, path):
-        return _load(it, builder, path, target, symbolic, inputs or {})
+        # the interpreter recurses deeply: in one frame-stack chunk (cnnsym/_stack.py)
+        return run_deep(_load, it, builder, path, target, symbolic, inputs or {})
 
 
 def _load(it, builder, path, target, symbolic, given):
@@ -323,7 +325,7 @@ def list_models(path) -> list:
     _check_path(path)
     it = Interp(path, Builder(path))
     with _one_line_errors(it, path):
-        found = _models(it, it.load_file(path))
+        found = run_deep(lambda: _models(it, it.load_file(path)))
     if _HANDOVER:
         _LISTED.clear()
         _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
