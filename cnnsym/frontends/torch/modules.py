@@ -100,6 +100,8 @@ def module_method(it, m, name):
             return tuple(tup(m.cfg[name], n_spatial(m.kind)))
     if name in ("weight", "bias") and m.kind in LAYERS:
         return None  # not a parameter (bias=False, affine=False): torch gives None, not the flag
+    if m.kind in LAYERS and name in getattr(LAYERS[m.kind].cls, "optional", ()):
+        return None  # MultiheadAttention.in_proj_weight with kdim != embed_dim, bias_k without add_bias_kv
     if name in m.cfg:
         return m.cfg[name]
     if name == "groups" and "groups" in m.cfg:
@@ -184,18 +186,50 @@ def layer_forward(it, m, args, kwargs, node, kind=None, base=None, call_loc=None
         raise Stop(f"{kind} called without an input")
     x = as_tensor(it, args[0])
     c = Ctx(it, base, m.loc, call_loc)
-    if x.shape is None and kind not in ("Sequential",):
-        return c.emit(_OP_OF.get(kind, kind), [x] + [p for p in m.params.values()])
     saved = m.kind
     m.kind = kind
     try:
-        return spec.cls.forward(c, m, x)
+        if x.shape is None and kind not in ("Sequential",):
+            return _forward_unresolved(c, m, spec, x, args, kwargs)
+        return _forward(c, m, spec, x, args, kwargs)
     finally:
         m.kind = saved
 
 
-_OP_OF = {"Conv2d": "Conv", "Conv1d": "Conv", "Conv3d": "Conv", "Linear": "Gemm", "BatchNorm2d": "BatchNormalization",
-          "BatchNorm1d": "BatchNormalization", "ReLU": "Relu", "MaxPool2d": "MaxPool"}
+def _forward(c, m, spec, x, args, kwargs):
+    if getattr(spec.cls, "takes_args", False):  # forward(query, key, value, ...)
+        return spec.cls.forward(c, m, x, list(args[1:]), dict(kwargs))
+    return spec.cls.forward(c, m, x)
+
+
+def _forward_unresolved(c, m, spec, x, args, kwargs):
+    """The layer's input has an unknown shape (it comes from something cnnsym cannot
+    follow): the layer's own lowering, whose nodes the analysis marks unresolved (downstream
+    of an unsupported op) while counting their parameters. A lowering that needs the rank
+    is undone and replaced by one node of the op it lowers to, holding the parameters and
+    buffers, so the layer is never reported as an unsupported op of its own."""
+    b = c.b
+    n_nodes, n_inits, n_reqs = len(b.nodes), len(b.initializers), len(b.requires)
+    try:
+        return _forward(c, m, spec, x, args, kwargs)
+    except (Stop, TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError):
+        for node in b.nodes[n_nodes:]:
+            b.taken.discard(node.name)
+            b.taken.difference_update(node.outputs)
+            b.held.pop(node.name, None)
+        del b.nodes[n_nodes:]
+        for name in list(b.initializers)[n_inits:]:
+            b.taken.discard(name)
+            del b.initializers[name]
+        del b.requires[n_reqs:]
+    return c.emit(_OP_OF.get(m.kind, m.kind), [x, *m.params.values(), *m.buffers.values()])
+
+
+# what a layer lowers to, for one whose lowering needs its input's rank (see _forward_unresolved)
+_OP_OF = {"Flatten": "Flatten", "Unflatten": "Reshape", "ChannelShuffle": "Reshape", "LazyLinear": "Gemm",
+          "Upsample": "Resize", "UpsamplingNearest2d": "Resize", "UpsamplingBilinear2d": "Resize",
+          **{f"{p}Pad{n}d": "Pad" for p in ("Zero", "Constant", "Reflection", "Replication", "Circular")
+             for n in (1, 2, 3)}}
 
 
 @OPS.register()

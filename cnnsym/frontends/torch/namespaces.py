@@ -103,6 +103,8 @@ def _resolve(it, path):
             if last[:1].isupper():
                 return TorchClass(last)
             return Namespace(path)
+        if path in ("torch._assert", "torch._assert_async"):
+            return Builtin(path, _torch_assert)
         if len(parts) == 2:
             if last in TORCH_CTORS:
                 return Builtin(path, TORCH_CTORS[last])
@@ -178,6 +180,17 @@ def _reduce(it, a, k, s):
     for x in items:
         acc = it.call(a[0], [acc, x], {}, s)
     return acc
+
+
+def _torch_assert(it, a, k, s):
+    """torch._assert(condition, message): nothing when the condition holds; torch raises
+    AssertionError when it is false. A condition not known statically (a symbolic size, a
+    tensor's values) is not checked, as a Python ``assert`` is not."""
+    cond = a[0] if a else k.get("condition")
+    if not isinstance(cond, (Tensor, Param)) and it.known_truth(cond) is False:
+        msg = a[1] if len(a) > 1 else k.get("message", "")
+        raise Stop(f"torch._assert fails: {norm(msg)} (torch raises AssertionError)")
+    return None
 
 
 def _func(name, path):

@@ -121,7 +121,8 @@ FUNCS.register("reshape_as")(_view_as)
 
 def _permute(c, a, k):
     perm = shape_args(c.it, a[1:] or [k.get("dims")])
-    r = rank_of(a[0])
+    # torch wants one entry per axis: the rank of an input of unknown shape is known here
+    r = len(perm) if isinstance(a[0], Tensor) and a[0].shape is None else rank_of(a[0])
     return c.emit("Transpose", [a[0]], {"perm": [p % r for p in ints(perm)]})
 
 
