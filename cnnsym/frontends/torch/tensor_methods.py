@@ -240,6 +240,74 @@ def _split(c, a, k):
 FUNCS.register("split")(_split)
 
 
+@FUNCS.register("tensor_split", "input indices_or_sections=None dim=0 indices=None sections=None")
+def _tensor_split(c, a):
+    """torch.tensor_split: at ``indices`` the pieces are ``x[i_k:i_k+1]`` along ``dim``
+    (Python slicing: clamped, negative from the end, empty when out of order), one ``Slice``
+    each; ``sections`` n gives the first ``d mod n`` pieces one more than ``d // n``."""
+    x = as_tensor(c.it, a["input"])
+    spec = next((a[n] for n in ("indices_or_sections", "indices", "sections") if a[n] is not None), None)
+    if spec is None:
+        raise Stop("tensor_split without indices or sections")
+    if isinstance(spec, (Tensor, Param)):
+        raise Stop("tensor_split by a tensor (its values decide the pieces)")
+    r = rank_of(x)
+    dim = norm(a["dim"]) % r
+    if isinstance(spec, (list, tuple)):
+        bounds = [norm(i) for i in spec]
+    else:
+        n, d = c.it.concrete_int(spec, "sections"), norm(x.shape[dim])
+        if not isinstance(d, int):
+            raise Stop("tensor_split into sections along an axis of symbolic length")
+        if n <= 0:
+            raise Stop(f"tensor_split needs at least one section, got {n} (torch raises RuntimeError)")
+        bounds = [k * (d // n) + min(k, d % n) for k in range(1, n)]
+    starts, ends = [0, *bounds], [*bounds, 2 ** 62]
+    return tuple(c.emit("Slice", [x, c.ints([b], "starts"), c.ints([e], "ends"), c.ints([dim], "axes")],
+                        suffix=f"Slice{i}" if i else "") for i, (b, e) in enumerate(zip(starts, ends)))
+
+
+@FUNCS.register("unbind", "input dim=0")
+def _unbind(c, a):
+    """torch.unbind: the ``d`` slices along ``dim``, that axis removed (``Split`` into ones,
+    each ``Squeeze``d, as torch.onnx exports it); ``d`` must be known."""
+    x = as_tensor(c.it, a["input"])
+    r = rank_of(x)
+    dim = norm(a["dim"]) % r
+    d = norm(x.shape[dim])
+    if not isinstance(d, int):
+        raise Stop("unbind along an axis of symbolic length (the number of results)")
+    parts = c.emit("Split", [x, c.ints([1] * d, "split")], {"axis": dim}, suffix="Split", n_out=d) if d != 1 else [x]
+    parts = [parts] if d == 1 else list(parts)
+    axes = c.ints([dim], "axes")
+    return tuple(c.emit("Squeeze", [t, axes], suffix=f"Squeeze{i}" if i else "") for i, t in enumerate(parts))
+
+
+@FUNCS.register("repeat_interleave", "input repeats=None dim=None output_size=None")
+def _repeat_interleave(c, a):
+    """torch.repeat_interleave with an integer ``repeats``: each element ``repeats`` times
+    in a row along ``dim`` (the flattened input when None), as ``Unsqueeze`` + ``Expand`` +
+    ``Reshape``. A tensor of repeats is data-dependent unless it has one element."""
+    x, rep = as_tensor(c.it, a["input"]), a["repeats"]
+    if isinstance(rep, (Tensor, Param)) or rep is None:
+        raise Stop("repeat_interleave by a tensor of repeats (its values decide the size)")
+    rep = norm(rep)
+    if a["dim"] is None:
+        x = flatten(c, x, 0, -1)
+        dim = 0
+    else:
+        dim = norm(a["dim"]) % rank_of(x)
+    r = len(x.shape)
+    u = c.emit("Unsqueeze", [x, c.ints([dim + 1], "axes")], suffix="Unsqueeze")
+    e = c.emit("Expand", [u, c.ints([1] * (dim + 1) + [rep] + [1] * (r - dim - 1), "shape")], suffix="Expand")
+    target = [*x.shape[:dim], num(x.shape[dim]) * num(rep), *x.shape[dim + 1:]]
+    return reshape(c, e, target)
+
+
+# in-place fills of a tensor (swin_v2's ``qkv_bias[length:2 * length].zero_()``): values, not shapes
+FUNCS.register("zero_ fill_ normal_ uniform_ fill_diagonal_")(lambda c, a, k: a[0])
+
+
 def _expand(c, a, k):
     x = a[0]
     target = shape_args(c.it, a[1:])
