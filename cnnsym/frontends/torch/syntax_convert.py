@@ -224,8 +224,9 @@ class Converter:
             e = self.expr(a.returns)
             returns = self.like(S.Annotation(e), e)
         name = self.name(a.name, a, self._name_pos(a, a.name))
-        return self.at(S.FunctionDef(name, self.params(a.args, a), self.block(a.body), self.decorators(a), returns,
-                                     asynchronous), a)
+        node = S.FunctionDef(name, self.params(a.args, a), None, self.decorators(a), returns, asynchronous)
+        node._lazy = (self.block, a.body)  # read on first use (syntax_nodes.FunctionDef)
+        return self.at(node, a)
 
     def s_AsyncFunctionDef(self, a):
         return self.s_FunctionDef(a, True)

@@ -210,6 +210,40 @@ for _n in _OPERATORS:
 __all__ += list(_NODES) + ["Integer", "Float", "Imaginary", "SimpleString"] + _OPERATORS
 del _g, _n, _f
 
+
+class FunctionDef(CSTNode):
+    """A ``def``; its body is read into nodes on first use (issue 12): most functions of an
+    imported library file (torchvision's transforms, ops) are never called, and reading
+    their bodies was ~half of the conversion. The body read later is the one read now
+    would be (the converter keeps no state but the file's text)."""
+
+    __slots__ = ("name", "params", "_body", "decorators", "returns", "asynchronous", "_lazy")
+    _fields = ("name", "params", "body", "decorators", "returns", "asynchronous")
+
+    def __init__(self, name=None, params=None, body=None, decorators=None, returns=None, asynchronous=None):
+        self.name = name
+        self.params = params
+        self._body = body
+        self.decorators = decorators
+        self.returns = returns
+        self.asynchronous = asynchronous
+        self._lazy = None
+        self._pos = _NOPOS
+        self._src = None
+
+    @property
+    def body(self):
+        lazy = self._lazy
+        if lazy is not None:
+            self._lazy = None
+            self._body = lazy[0](lazy[1])
+        return self._body
+
+    @body.setter
+    def body(self, value):
+        self._body = value
+        self._lazy = None
+
 _BINOP = {ast.Add: "Add", ast.Sub: "Subtract", ast.Mult: "Multiply", ast.Div: "Divide", ast.FloorDiv: "FloorDivide",
           ast.Mod: "Modulo", ast.Pow: "Power", ast.MatMult: "MatrixMultiply", ast.LShift: "LeftShift",
           ast.RShift: "RightShift", ast.BitOr: "BitOr", ast.BitAnd: "BitAnd", ast.BitXor: "BitXor"}
