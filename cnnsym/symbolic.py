@@ -13,6 +13,7 @@ import math
 from functools import lru_cache
 
 import sympy as sp
+from sympy.core.parameters import global_parameters
 
 Expr = sp.Expr
 ZERO = sp.Integer(0)
@@ -188,3 +189,136 @@ def expr_size(e) -> int:
 
 def product(xs) -> Expr:
     return sp.Mul(*[as_expr(x) for x in xs])
+
+
+# ------------------------------------------------------------------ products by a number
+# sympy's Mul.flatten is slow when a product meets a new rational coefficient (it re-derives
+# every factor: base/exponent split, powers re-evaluated, assumption facts on the new
+# object): 64*N*floor(H/2 + 1/2)*floor(W/2 + 1/2) costs 100-300 us where the object itself
+# is only the base's factors behind the new coefficient. Where that is provably the object
+# sympy builds (same args in the same order: ==, srepr and hash equal), build it directly
+# (~2 us); in every other case ask sympy. Issue 12.
+#
+# Why it is the same object: for a rational c (not 0) and an evaluated product
+# B = c0 * f1 * ... * fk (c0 a rational coefficient, possibly absent), Mul(c, B) runs
+# flatten over [c, c0, f1, ..., fk]: the numbers multiply into c*c0; each fi is a distinct
+# base (B was gathered already) whose power re-evaluates to itself; _mulsort keeps B's
+# order; the coefficient goes first unless it is 1. The one other rewrite is distribution:
+# a rational times a single Add (2*(x + 1) -> 2*x + 2): left to sympy. Only factors of the
+# kinds below are taken (symbols, floors, ceilings, Max/Min, Adds among others, their integer
+# powers): numeric bases (sqrt(2)), infinities, non-commutative or Float factors go to sympy.
+_Mul_from_args = sp.Mul._from_args
+_PLAIN = frozenset({sp.Symbol, sp.floor, sp.ceiling, sp.Max, sp.Min})
+_POW_BASES = frozenset({sp.Symbol, sp.floor, sp.ceiling})
+
+
+def _plain(f, in_product: bool) -> bool:
+    """``f`` is a factor Mul.flatten leaves as it is (see above); an Add only next to others."""
+    t = type(f)
+    if t in _PLAIN:
+        return f.is_commutative is True
+    if t is sp.Add:
+        return in_product and f.is_commutative is True
+    if t is sp.Pow:
+        b, e = f.args
+        return type(b) in _POW_BASES and e.is_Integer and b.is_commutative is True
+    return False
+
+
+_POSTPROCESSED: list = [None, True]  # (mapping size seen, whether no plain kind is postprocessed)
+
+
+def _no_postprocessors() -> bool:
+    """No constructor postprocessor (sympy's hook, today only for matrix expressions)
+    applies to a plain factor: Mul's constructor would otherwise run it."""
+    mapping = sp.Basic._constructor_postprocessor_mapping
+    if _POSTPROCESSED[0] != len(mapping):
+        kinds = _PLAIN | {sp.Add, sp.Pow, sp.Mul}
+        _POSTPROCESSED[:] = [len(mapping), not any(k in mapping for t in kinds for k in t.__mro__)]
+    return _POSTPROCESSED[1]
+
+
+def _scaled(e, c):
+    """``e * c`` built directly when that provably is sympy's object, else None.
+    ``c`` a sympy Rational or int, ``e`` an evaluated sympy expression."""
+    if type(c) is int:
+        c = sp.Integer(c)
+    elif not isinstance(c, sp.Rational):
+        return None
+    if not isinstance(e, sp.Expr) or e.is_Number or not global_parameters.evaluate:
+        return None
+    if c.p == 0:
+        return None  # 0 * e: sympy decides (nan for an infinite e)
+    if c.p == 1 and c.q == 1:
+        return e  # e * 1 is e (AssocOp drops the identity)
+    t = type(e)
+    if t is sp.Mul:
+        args = e.args
+        first = args[0]
+        if first.is_Number:
+            if not isinstance(first, sp.Rational):
+                return None
+            rest = args[1:]
+            new = first * c
+        else:
+            rest = args
+            new = c
+        many = len(rest) > 1
+        for f in rest:
+            if not _plain(f, many):
+                return None
+        if not _no_postprocessors():
+            return None
+        if new.p == 1 and new.q == 1:
+            return rest[0] if not many else _Mul_from_args(rest, True)
+        return _Mul_from_args((new,) + rest, True)
+    if _plain(e, False) and _no_postprocessors():
+        return _Mul_from_args((c, e), True)
+    return None
+
+
+def scale(e: Expr, c) -> Expr:
+    """``e * c`` for a number ``c``, the object sympy builds, fast where provably the same."""
+    r = _scaled(e, c)
+    return e * c if r is None else r
+
+
+def rscale(c, e: Expr) -> Expr:
+    """``c * e`` (the same object as ``e * c`` for a rational ``c``, sympy's 2-argument Mul
+    puts the rational first; any other ``c`` is multiplied in this order)."""
+    r = _scaled(e, c)
+    return c * e if r is None else r
+
+
+@lru_cache(maxsize=4096)
+def _symbolic_product(dims: tuple) -> Expr:
+    return sp.Mul(*dims)
+
+
+def dims_product(shape) -> Expr:
+    """``sp.Mul(*shape)`` for a tuple of dims: the integer dims are multiplied as numbers
+    and scale the (remembered) product of the symbolic ones where that is provably
+    sympy's object (layers differing only in channels share the symbolic part)."""
+    n = 1
+    syms = []
+    for d in shape:
+        if isinstance(d, sp.Integer):
+            n *= d.p
+        elif isinstance(d, sp.Expr) and not d.is_Number:
+            syms.append(d)
+        else:
+            return sp.Mul(*shape)
+    if not syms:
+        return sp.Integer(n)
+    if n <= 0:
+        return sp.Mul(*shape)
+    try:
+        base = _symbolic_product(tuple(syms))
+    except TypeError:  # an unhashable dim
+        return sp.Mul(*shape)
+    if n == 1:
+        return base
+    if isinstance(base, sp.Add):
+        return sp.Mul(*shape)  # sympy distributes the integer over a lone Add
+    r = _scaled(base, sp.Integer(n))
+    return sp.Mul(*shape) if r is None else r

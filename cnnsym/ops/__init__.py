@@ -30,7 +30,7 @@ import sympy as sp
 from .. import plugins
 from ..errors import ShapeError
 from ..graph import Value
-from ..symbolic import ZERO, Expr, as_expr
+from ..symbolic import ZERO, Expr, as_expr, dims_product
 
 TERMS = {
     "bias": "one add per output element of a layer with a bias",
@@ -195,7 +195,8 @@ plugins.track("ops", REGISTRY, lambda k: f"{k[0] or 'ai.onnx'}::{k[1]}", load_bu
 
 
 def numel(shape) -> Expr:
-    return sp.Mul(*shape) if shape else sp.Integer(1)
+    """``sp.Mul(*shape)``, the same object, built fast (``symbolic.dims_product``)."""
+    return dims_product(shape) if shape else sp.Integer(1)
 
 
 def same_rf(rank: int, source: int = 0, offset: int = 0):

@@ -5,7 +5,7 @@ import sympy as sp
 
 from ..errors import SIZE, Need
 from ..receptive import Window
-from ..symbolic import as_expr, fdiv, product
+from ..symbolic import as_expr, fdiv, product, scale
 from . import Case, Inference, Op, numel, register
 from ._spatial import _auto_pad, spatial_attrs, spatial_rf, windowed
 
@@ -64,7 +64,7 @@ class Conv(Op):
         terms = {}
         if len(inputs) > 2 and inputs[2] is not None:
             terms["bias"] = numel(y)
-        macs = numel(y) * w_cin * product(k)
+        macs = scale(scale(numel(y), w_cin), product(k))  # numel(y) * w_cin * prod(k), fast (issue 12)
         return Inference([x.__class__(y, x.dtype)], macs, terms, [spatial_rf(windows, len(y))], cons + wcons)
 
 
@@ -172,7 +172,7 @@ class ConvTranspose(Op):
                                  axis=2 + j))
         y = (x.shape[0], cout, *outs)
         terms = {"bias": numel(y)} if len(inputs) > 2 and inputs[2] is not None else {}
-        macs = numel(x.shape) * w.shape[1] * product(k)
+        macs = scale(scale(numel(x.shape), w.shape[1]), product(k))  # numel(x) * (M/group) * prod(k)
         return Inference([x.__class__(y, x.dtype)], macs, terms, [spatial_rf(windows, len(y))], cons)
 
 

@@ -6,6 +6,7 @@ onnx__CumProd.html, onnx__Trilu.html
 """
 from __future__ import annotations
 
+from ..symbolic import rscale
 from . import Case, Inference, Op, numel, register, same_rf
 from ._broadcast import broadcast
 
@@ -40,7 +41,7 @@ class RMSNormalization(Op):
         cons = []
         if len(inputs) > 1 and inputs[1] is not None and inputs[1].shape is not None:
             _, cons, _ = broadcast(self, [tuple(x.shape[axis:]), inputs[1].shape])
-        return Inference([x.__class__(x.shape, x.dtype)], terms={"norm": 4 * numel(x.shape)},
+        return Inference([x.__class__(x.shape, x.dtype)], terms={"norm": rscale(4, numel(x.shape))},
                          rf=[same_rf(r)], constraints=cons)
 
 

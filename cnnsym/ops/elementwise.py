@@ -17,7 +17,7 @@ import itertools
 import sympy as sp
 
 from ..graph import BOOL, FLOAT_TYPES, Value
-from ..symbolic import as_expr, fdiv, imod
+from ..symbolic import as_expr, fdiv, imod, rscale, scale
 from . import Case, Inference, Op, numel, register, same_rf
 from ._broadcast import broadcast
 
@@ -74,7 +74,7 @@ class Unary(Op):
             value = tuple(f(v) for v in x.value)
             if any(v is None for v in value):  # undecided (Not of a symbolic comparison)
                 value = None
-        return Inference([Value(y, dtype, value)], terms={"activation": self.weight * numel(y)},
+        return Inference([Value(y, dtype, value)], terms={"activation": rscale(self.weight, numel(y))},
                          rf=[same_rf(len(y))])
 
 
@@ -180,7 +180,7 @@ class Variadic(Op):
         if f is not None and all(v.value is not None for v in present):
             value = broadcast_values([v.shape for v in present], [v.value for v in present], out, f,
                                      _int_like(present[0].dtype))
-        return Inference([Value(out, dtype, value)], terms={self.term: numel(out) * (len(present) - 1)},
+        return Inference([Value(out, dtype, value)], terms={self.term: scale(numel(out), len(present) - 1)},
                          rf=[rf], constraints=cons)
 
 

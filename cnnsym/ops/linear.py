@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..symbolic import ONE
+from ..symbolic import ONE, scale
 from . import Case, Inference, Op, numel, register
 from ._broadcast import broadcast
 
@@ -44,7 +44,7 @@ class Gemm(Op):
         terms = {}
         if len(inputs) > 2 and inputs[2] is not None and self["beta"] != 0:
             terms["bias"] = m * n
-        return Inference([a.__class__((m, n), a.dtype)], m * k * n, terms, None, cons)
+        return Inference([a.__class__((m, n), a.dtype)], scale(scale(m, k), n), terms, None, cons)
 
 
 @register
@@ -77,7 +77,7 @@ class MatMul(Op):
             out.pop(-2)
         if len(b) == 1:
             out.pop(-1)
-        macs = numel(batch) * a2[-2] * a2[-1] * b2[-1]
+        macs = scale(scale(scale(numel(batch), a2[-2]), a2[-1]), b2[-1])  # the product, left to right
         # channels-last Linear (x @ W over the last axis): every axis of A but the last
         # keeps its receptive field, as a 1x1 conv would
         rf = None

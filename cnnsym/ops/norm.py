@@ -14,7 +14,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..graph import Value
-from ..symbolic import imod
+from ..symbolic import imod, rscale
 from . import Case, Inference, Op, numel, register, same_rf
 
 
@@ -33,7 +33,7 @@ def _channel_check(op, x, v, want, what):
 
 def _pointwise(op, x, per_element, cons=(), extra=()):
     op.need_rank(x, 1)
-    return Inference([Value(x.shape, x.dtype), *extra], terms={"norm": per_element * numel(x.shape)},
+    return Inference([Value(x.shape, x.dtype), *extra], terms={"norm": rscale(per_element, numel(x.shape))},
                      rf=[same_rf(len(x.shape))], constraints=list(cons))
 
 

@@ -20,7 +20,7 @@ import sympy as sp
 
 from ..graph import INT64, Value
 from ..receptive import Window
-from ..symbolic import cdiv, product
+from ..symbolic import cdiv, product, scale
 from . import Case, Inference, Op, numel, register
 from ._spatial import _auto_pad, spatial_rf, windowed
 
@@ -36,7 +36,7 @@ class _Pool(Op):
         outs, windows, cons, k = windowed(self, x.shape, ceil_mode=ceil_mode, pool=True)
         cons += self._extra_constraints(x.shape, k)
         y = (*x.shape[:2], *outs)
-        terms = {"pooling": numel(y) * product(k)}
+        terms = {"pooling": scale(numel(y), product(k))}
         values = [Value(y, x.dtype)]
         rf = [spatial_rf(windows, len(y))]
         return Inference(values + self._more_outputs(y), terms=terms, rf=rf + [rf[0]], constraints=cons)

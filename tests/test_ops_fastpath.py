@@ -1,0 +1,105 @@
+"""The fast products by a number (cnnsym.symbolic.scale/rscale/dims_product, issue 12) build
+the very object sympy's own evaluated Mul builds. Oracle: sympy itself (``e * c``,
+``c * e``, ``sp.Mul(*shape)``), compared by srepr, ==, hash and type on generated shapes
+and on the edge cases where sympy rewrites (distribution over a lone Add, coefficients that
+cancel to 1, 0, powers, Floats, numeric powers, non-commutative symbols, evaluate(False))."""
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+import sympy as sp
+
+from cnnsym.ops import numel
+from cnnsym.symbolic import _scaled, cdiv, dim_symbol, dims_product, fdiv, rscale, scale
+
+N, C, H, W = (dim_symbol(s) for s in "NCHW")
+x = sp.Symbol("x")  # no assumptions
+nc = sp.Symbol("A", commutative=False)
+
+
+def same(got, want):
+    assert type(got) is type(want), (got, want)
+    assert got == want, (got, want)
+    assert sp.srepr(got) == sp.srepr(want), (sp.srepr(got), sp.srepr(want))
+    assert hash(got) == hash(want)
+
+
+DIMS = [
+    sp.Integer(1), sp.Integer(2), sp.Integer(3), sp.Integer(64), sp.Integer(7),
+    N, C, H, W, x,
+    fdiv(H + 1, 2), fdiv(W + 1, 2), cdiv(H, 32), fdiv(H - 3, 4) + 1, fdiv(fdiv(H + 1, 2) + 1, 2),
+    H - 2, W + 4, 2 * H, H / 2, sp.Max(H, W), sp.Min(H, 7), sp.ceiling(H / 3),
+    H**2, fdiv(H + 1, 2) ** 2, 1 / H, (H - 2) ** 2, N * H, 3 * N * W,
+]
+
+
+def test_dims_product_is_sympys_mul_on_generated_shapes():
+    rng = random.Random(12)
+    shapes = [()] + [(d,) for d in DIMS]
+    shapes += list(itertools.product(DIMS[:12], repeat=2))
+    for _ in range(3000):
+        shapes.append(tuple(rng.choice(DIMS) for _ in range(rng.randint(2, 6))))
+    for shape in shapes:
+        want = sp.Mul(*shape) if shape else sp.Integer(1)
+        same(numel(shape), want)
+        if shape:
+            same(dims_product(list(shape)), want)
+
+
+def test_scale_is_sympys_product_by_a_number():
+    rng = random.Random(7)
+    numbers = [sp.Integer(2), sp.Integer(9), sp.Integer(-1), sp.Integer(-5), sp.Rational(1, 2),
+               sp.Rational(-3, 4), sp.Integer(1), sp.Integer(0), 3, 1, 0, -2]
+    exprs = [numel(tuple(rng.choice(DIMS) for _ in range(rng.randint(1, 5)))) for _ in range(600)]
+    exprs += list(DIMS) + [2 * (H + 1), sp.Mul(2, H + 1, evaluate=False), -(H + W), 2 * N * (H - 2),
+                          sp.Rational(1, 2) * H * W, N * H * W / 3]
+    for e in exprs:
+        for c in numbers:
+            same(scale(e, c), e * c)
+            same(rscale(c, e), c * e)
+            # the Conv macs chain: numel(y) * w_cin * product(k), one number at a time
+            for c2 in (sp.Integer(9), sp.Rational(1, 2), sp.Integer(2)):
+                same(scale(scale(e, c), c2), e * c * c2)
+
+
+@pytest.mark.parametrize("e, c, want", [
+    # hand arithmetic: sympy's documented rewrites the fast path must not get wrong
+    (H + 1, 2, "2*H + 2"),                       # a rational times a lone Add distributes
+    (2 * H, sp.Rational(1, 2), "H"),              # coefficients cancel to 1: the bare factor
+    (2 * H * W, sp.Rational(1, 2), "H*W"),        # ... or the bare product
+    (4 * N * (H - 2), sp.Rational(1, 4), "N*(H - 2)"),
+    (sp.Mul(2, H + 1, evaluate=False), 3, "6*(H + 1)"),  # an unevaluated 2*(H + 1): sympy's
+    # "2-arg hack" keeps the Mul (mul.py flatten), it does not distribute
+    (N * H * H, 3, "3*H**2*N"),                   # powers stay combined
+    (-(N * H), -1, "H*N"),
+    (N * H, 0, "0"),
+    (N * H, 1, "H*N"),
+])
+def test_edge_cases(e, c, want):
+    same(scale(e, c), e * c)
+    assert str(scale(e, c)) == want
+
+
+def test_fallbacks_are_sympys_own():
+    # Float coefficients, numeric powers, non-commutative symbols: sympy computes them
+    for e, c in [(N * H, 2.5), (N * H, sp.Float(2)), (sp.sqrt(2) * H, 2), (nc * H, 2), (2 * nc, 3),
+                 (sp.oo * H, 2), (N * H, x), (sp.Integer(3), 4), (sp.exp(H) * N, 2)]:
+        assert _scaled(e, c) is None or (_scaled(e, c) == e * c)
+        same(scale(e, c), e * c)
+    for shape in [(2.5, H), (sp.Float(2), H, W), (nc, 2), (sp.sqrt(2), H, 2), (0, H), (-1, H, W), (2, 3)]:
+        same(dims_product(shape), sp.Mul(*shape))
+    with sp.evaluate(False):
+        assert _scaled(N * H, 2) is None
+
+
+def test_the_fast_path_is_taken_for_layer_shapes():
+    # else the tests above would pass through the fallback alone
+    y = (N, sp.Integer(64), fdiv(H + 1, 2), fdiv(W + 1, 2))
+    assert _scaled(sp.Mul(N, fdiv(H + 1, 2), fdiv(W + 1, 2)), sp.Integer(64)) is not None
+    assert _scaled(numel(y), sp.Integer(3)) is not None
+    assert _scaled(N * (H - 2) * (W - 2), 9) is not None
+    assert _scaled(H, 2) is not None
+    assert str(scale(scale(numel(y), sp.Integer(3)), sp.Integer(9))) == \
+        "1728*N*floor(H/2 + 1/2)*floor(W/2 + 1/2)"  # 64 * 3 * 9 = 1728
