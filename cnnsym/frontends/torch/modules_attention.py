@@ -17,10 +17,10 @@ https://pytorch.org/docs/stable/generated/torch.nn.MultiheadAttention.html
 """
 from __future__ import annotations
 
-from .emit import Ctx, as_tensor, div, new_param
+from .emit import Ctx, as_tensor, div, new_param, rank_of
 from .modules import call_module
 from .modules_linear import Linear, linear
-from .registry import LAYERS, _sig, bind
+from .registry import FUNCS, LAYERS, _sig, bind
 from .tensor_methods import reshape
 from .values import Module, Stop, Tensor, norm
 
@@ -228,3 +228,40 @@ def _pad_masks(c, what, attn_mask, kpm):
             mask = s.emit("Pad", [mask, s.ints([0] * (2 * r - 1) + [1], "pads")], {"mode": "constant"})
         out.append(mask)
     return out
+
+
+@FUNCS.register("scaled_dot_product_attention", "query key value attn_mask=None dropout_p=0.0 is_causal=False "
+                "scale=None enable_gqa=False")
+def _sdpa(c, a):
+    """F.scaled_dot_product_attention (eval: no dropout): q (..., L, E), k (..., S, E),
+    v (..., S, Ev) -> (..., L, Ev) = softmax(q·k^T·scale + mask)·v, as ``Mul``, ``MatMul``,
+    ``Add`` (attn_mask), ``Softmax``, ``MatMul``; with ``enable_gqa`` the key/value heads
+    (axis -3) are repeated to the query's (``repeat_interleave``). ``is_causal`` masks
+    values, not shapes. macs = 2 products of (..)·L·S·E and (..)·L·S·Ev."""
+    it = c.it
+    q, k, v = (as_tensor(it, a[n]) for n in ("query", "key", "value"))
+    if any(t.shape is None for t in (q, k, v)):
+        return c.emit("MatMul", [c.emit("Softmax", [c.emit("MatMul", [q, k], suffix="scores")], {"axis": -1},
+                                        suffix="softmax"), v])
+    rk = rank_of(k)
+    gqa = it.known_truth(a["enable_gqa"])
+    if gqa and len(q.shape) >= 3 and rk >= 3:
+        hq, hk = norm(q.shape[-3]), norm(k.shape[-3])
+        if hq != hk:
+            rep = div(hq, hk)
+            k = FUNCS["repeat_interleave"](_sub(c, "gqa_k"), [k, rep], {"dim": -3})
+            v = FUNCS["repeat_interleave"](_sub(c, "gqa_v"), [v, rep], {"dim": -3})
+    scale = a["scale"]
+    if scale is None:
+        e = norm(q.shape[-1])
+        scale = float(e) ** -0.5 if isinstance(e, int) else 1.0  # the value does not change a shape
+    s = _sub(c, "scores")
+    qs = s.emit("Mul", [q, s.scalar(float(norm(scale)) if isinstance(norm(scale), (int, float)) else 1.0)],
+                suffix="scale")
+    perm = list(range(rk))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    w = s.emit("MatMul", [qs, s.emit("Transpose", [k], {"perm": perm}, suffix="Transpose")])
+    if a["attn_mask"] is not None:
+        w = _sub(c, "attn_mask").emit("Add", [w, as_tensor(it, a["attn_mask"])])
+    w = _sub(c, "softmax").emit("Softmax", [w], {"axis": -1})
+    return c.emit("MatMul", [w, v])
