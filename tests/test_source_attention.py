@@ -43,6 +43,12 @@ class Net(nn.Module):
     def forward(self, x):
         if self.unbatched:
             x = x[0]
+        if self.mode == "detr":  # DETR's layers: query and key the same, value another tensor
+            qk = x + 1
+            return self.attn(qk, qk, value=x, need_weights=self.need_weights)[0]
+        if self.mode == "kwargs":
+            y, w = self.attn(query=x, key=x, value=x)
+            return y, w
         if self.mode == "self":
             k = x
             v = x
@@ -76,7 +82,11 @@ CASES = {
     "unbatched": ("unbatched=True, average=False", (1, 7, 32)),
     "unbatched_cross_vdim": ("unbatched=True, mode='cross', kdim=16, vdim=8", (1, 7, 32)),
     "eight_heads": ("e=64, h=8", (5, 3, 64)),
+    "detr_qk_shared": ("mode='detr'", (6, 2, 32)),
+    "detr_batch_first_no_weights": ("mode='detr', batch_first=True, need_weights=False", (2, 6, 32)),
+    "keyword_arguments": ("mode='kwargs'", (6, 2, 32)),
 }
+_SELF = ("self", "detr", "kwargs")  # key and value have the query's length
 
 
 def _torch_module(tmp_path, args):
@@ -96,7 +106,7 @@ def _hand_macs(e, h, kdim, vdim, lq, lk, n, mode, add_kv):
     d = e // h
     kd, vd = kdim or e, vdim or e
     macs = lq * n * e * e + lk * n * e * kd + lk * n * e * vd + 2 * n * h * lq * (lk + add_kv) * d + lq * n * e * e
-    if mode != "self":
+    if mode not in _SELF:
         macs += 5 * n * e * kd + (5 * n * e * vd if mode == "cross" else 0)
     return macs
 
@@ -123,7 +133,7 @@ def test_multihead_attention_against_torch(tmp_path, case):
     bf = cfg["batch_first"] and not cfg["unbatched"]
     lq = shape[1] if (bf or cfg["unbatched"]) else shape[0]
     n = 1 if cfg["unbatched"] else (shape[0] if bf else shape[1])
-    lk = lq if cfg["mode"] == "self" else 5
+    lk = lq if cfg["mode"] in _SELF else 5
     add_kv = int(cfg["add_bias_kv"]) + int(cfg["add_zero_attn"])
     assert rep.values["macs"] == _hand_macs(cfg["e"], cfg["h"], cfg["kdim"], cfg["vdim"], lq, lk, n, cfg["mode"],
                                             add_kv)

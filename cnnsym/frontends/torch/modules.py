@@ -182,6 +182,10 @@ def layer_forward(it, m, args, kwargs, node, kind=None, base=None, call_loc=None
     if base is None:
         base = it.owner_stack[-1][1] if it.owner_stack else _name_of_call(it, m)
         call_loc = it.owner_stack[-1][2] if it.owner_stack else it.site_loc()
+    first = getattr(spec.cls, "takes_args", None)
+    if not args and first and first in kwargs:  # attn(query=x, key=x, value=x)
+        kwargs = dict(kwargs)
+        args = [kwargs.pop(first)]
     if not args:
         raise Stop(f"{kind} called without an input")
     x = as_tensor(it, args[0])
@@ -197,7 +201,7 @@ def layer_forward(it, m, args, kwargs, node, kind=None, base=None, call_loc=None
 
 
 def _forward(c, m, spec, x, args, kwargs):
-    if getattr(spec.cls, "takes_args", False):  # forward(query, key, value, ...)
+    if getattr(spec.cls, "takes_args", None):  # forward(query, key, value, ...)
         return spec.cls.forward(c, m, x, list(args[1:]), dict(kwargs))
     return spec.cls.forward(c, m, x)
 

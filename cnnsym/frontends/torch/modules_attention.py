@@ -38,7 +38,9 @@ class NonDynamicallyQuantizableLinear(Linear):
 @LAYERS.register("MultiheadAttention", "embed_dim num_heads dropout=0.0 bias=True add_bias_kv=False "
                  "add_zero_attn=False kdim=None vdim=None batch_first=False")
 class MultiheadAttention:
-    takes_args = True  # forward(query, key, value, ...): layer_forward passes every argument
+    # forward(query, key, value, ...): layer_forward passes every argument (the first may be
+    # given by this name)
+    takes_args = "query"
     # attributes torch sets to None when the configuration has no such parameter
     optional = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias", "bias_k",
                 "bias_v")
