@@ -103,3 +103,41 @@ def test_the_fast_path_is_taken_for_layer_shapes():
     assert _scaled(H, 2) is not None
     assert str(scale(scale(numel(y), sp.Integer(3)), sp.Integer(9))) == \
         "1728*N*floor(H/2 + 1/2)*floor(W/2 + 1/2)"  # 64 * 3 * 9 = 1728
+
+
+def _freeze_before(x):
+    # the inference-cache key as cnnsym built it before issue 12's fast path (reference)
+    if isinstance(x, list):
+        return tuple(_freeze_before(v) for v in x)
+    if isinstance(x, dict):
+        return tuple(sorted((k, _freeze_before(v)) for k, v in x.items()))
+    if hasattr(x, "__dataclass_fields__"):
+        return (type(x).__name__, tuple(_freeze_before(getattr(x, f)) for f in x.__dataclass_fields__))
+    return x
+
+
+def test_inference_cache_keys_are_unchanged():
+    from collections import OrderedDict
+    from dataclasses import dataclass
+
+    from cnnsym.ops import _freeze
+
+    @dataclass
+    class T:
+        a: list
+        b: int = 1
+
+    values = [1, 2.5, "SAME_UPPER", b"NOTSET", None, True, (1, 2), [1, 1, 1, 1], [[1, 2], [3]], {"z": [1], "a": 2},
+              OrderedDict(b=[1], a=(2,)), T([1, 2]), [T([3])], N, sp.Integer(3), {"t": T([1])}]
+    attrs = [{}, {"pads": [1, 1, 1, 1], "strides": [2, 2], "auto_pad": b"NOTSET", "group": 1},
+             {"kernel_shape": (3, 3), "value": T([1]), "axes": None, "mode": "linear", "f": 0.5}]
+    for v in values + attrs:
+        got, want = _freeze(v), _freeze_before(v)
+        assert got == want and type(got) is type(want) and hash(got) == hash(want), (v, got, want)
+    for bad in ([{1: 2, "a": 3}], {1: 2, "a": 3}):  # unorderable keys: both refuse (no cache)
+        with pytest.raises(TypeError):
+            _freeze_before(bad)
+        with pytest.raises(TypeError):
+            _freeze(bad)
+    with pytest.raises(TypeError):  # an unhashable value stays unhashable: not remembered
+        hash(_freeze([[1], {"s": [set()]}]))

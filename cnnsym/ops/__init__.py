@@ -210,7 +210,15 @@ def attr_ints(v, n: int, default: int) -> tuple:
 
 # --------------------------------------------------------------------------- inference cache
 # the same layer (attributes, input shapes) recurs across a network: infer it once
+_AS_IS = frozenset({int, str, float, bool, bytes, tuple, type(None)})  # _freeze(x) is x
+
+
 def _freeze(x):
+    t = type(x)
+    if t in _AS_IS:  # the common attribute values, without the checks below (issue 12)
+        return x
+    if t is dict:  # keys are distinct: sorting the items compares keys only, as below
+        return tuple((k, v if type(v) in _AS_IS else _freeze(v)) for k, v in sorted(x.items()))
     if isinstance(x, list):
         return tuple(_freeze(v) for v in x)
     if isinstance(x, dict):
@@ -221,21 +229,23 @@ def _freeze(x):
 
 
 _CACHE: dict = {}
+_MISS = object()
 
 
 def infer_node(cls, node, opset, inputs):
-    key = None
     try:
         reads = cls.reads_values
         # which outputs the node has matters too (Split into len(outputs) parts, MaxPool's
         # Indices choosing onnxruntime's kernel)
         key = (cls, opset, _freeze(node.attrs), tuple(bool(o) for o in node.outputs),
                tuple(None if v is None else (v.shape, v.dtype, v.value if reads else None) for v in inputs))
-        hash(key)
-    except TypeError:
-        key = None
-    if key is not None and key in _CACHE:
-        return _CACHE[key]
+        # one lookup: a tuple's hash is not remembered, and hashing the key walks every dim
+        # (sympy's Integer.__hash__ is Python code): hash + in + [] hashed it three times
+        res = _CACHE.get(key, _MISS)
+    except TypeError:  # an unhashable attribute or value: not remembered
+        key, res = None, _MISS
+    if res is not _MISS:
+        return res
     op = cls(node.attrs, opset, node)
     res = op.infer(inputs)
     if key is not None:
