@@ -120,3 +120,33 @@ def test_torchvision_mvit_v1_b_from_its_source():
     assert rep.values["params.trainable"] == 36_610_672
     assert round(rep.values["macs"] / 1e9, 3) == 70.599
     assert [tuple(rep.tensors[o].shape) for o in rep.outputs] == [(1, 400)]
+
+
+def test_elementwise_function_of_an_init_tensor(tmp_path):
+    """swin_v2's ``nn.Parameter(torch.log(10 * torch.ones((num_heads, 1, 1))))``: a parameter
+    of the ones' shape (it stopped: 'log() outside forward', the parameter not counted)."""
+    path = tmp_path / "logit_scale.py"
+    path.write_text('''
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, heads=3):
+        super().__init__()
+        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((heads, 1, 1))))
+        self.bias = nn.Parameter(torch.exp(torch.zeros(heads, 5, 5)))
+
+    def forward(self, x):
+        return x * self.logit_scale.exp() + self.bias
+''')
+    spec = importlib.util.spec_from_file_location("logit_scale", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    m = mod.Net()
+    with torch.no_grad():
+        y = m(torch.zeros(2, 3, 5, 5))
+    rep = cnnsym.analyze(f"{path}::Net", input="2x3x5x5")
+    assert rep.complete, rep.not_followed
+    assert rep.values["params.trainable"] == sum(p.numel() for p in m.parameters()) == 3 + 75
+    assert tuple(rep.tensors[rep.outputs[0]].shape) == tuple(y.shape)

@@ -13,8 +13,8 @@ from . import consts
 from .emit import build_loc, call_func, call_site_loc, node_name, unknown_node
 from .pystdlib import stdlib
 from .registry import BUILTINS, FUNCS, LAYERS, OPS, TORCH_CTORS
-from .values import (NS, ArgParser, Builtin, Module, Namespace, Param, Partial, Stop, Tensor, TorchClass, Unknown,
-                     norm, ntuple_class, num)
+from .values import (NS, ArgParser, Builtin, Module, Namespace, Param, Partial, Stop, Tensor, TensorCtor, TorchClass,
+                     Unknown, norm, ntuple_class, num)
 
 
 # what a dotted path outside the file means is the same in every analysis (slotted values
@@ -49,6 +49,10 @@ def _resolve_path(it, path):
     return v
 
 
+_ELEMENTWISE = {"abs", "exp", "log", "log2", "log10", "sqrt", "floor", "ceil", "round", "neg", "negative", "sin", "cos",
+                "tanh", "sign", "trunc", "square", "rsqrt", "sigmoid", "log1p", "expm1"}
+
+
 def _const_first(path, name, fallback):
     """torch.<name>: evaluated on constant tensors outside forward (torch.arange(depth) *
     w_a, torch.log, .tolist()); anything else goes to what torch.<name> means for tensors."""
@@ -57,6 +61,10 @@ def _const_first(path, name, fallback):
             r = consts.call(name, a, k)
             if r is not NotImplemented:
                 return r
+        if it.phase != "forward" and name in _ELEMENTWISE and len(a) == 1 and isinstance(a[0], TensorCtor):
+            # torch.log(10 * torch.ones(heads, 1, 1)) in __init__ (swin_v2's logit_scale): an
+            # elementwise function of a tensor known by its shape is a tensor of that shape
+            return TensorCtor(a[0].shape, a[0].dtype)
         return it.call(fallback, a, k, s)
     return Builtin(path, fn)
 
