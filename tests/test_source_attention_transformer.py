@@ -141,3 +141,35 @@ class Net(nn.Module):
     rep = cnnsym.analyze(f"{path}::Net", input="3x2x8")
     assert not rep.complete
     assert any("activation should be relu/gelu, not tanh" in w for w in rep.not_followed)
+
+
+def test_downstream_of_an_unread_layer(tmp_path):
+    """After a layer from a package cnnsym does not read, the encoder and the transformer
+    are unresolved (not unsupported ops), every parameter torch holds still counted."""
+    path = tmp_path / "tr_unres.py"
+    path.write_text('''
+import torch.nn as nn
+from somewhere_unread import Mystery
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Mystery()
+        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32), 2)
+        self.t = nn.Transformer(16, 2, 1, 1, 24)
+
+    def forward(self, x):
+        x = self.enc(self.a(x))
+        return self.t(x, x)
+''')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nn = torch.nn
+        params = sum(p.numel() for p in nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32), 2).parameters())
+        params += sum(p.numel() for p in nn.Transformer(16, 2, 1, 1, 24).parameters())
+    rep = cnnsym.analyze(f"{path}::Net", input="5x2x16")
+    assert not rep.complete
+    assert [u["op"] for u in rep.unaccounted] == ["Mystery"]
+    assert {r.status for r in rep.nodes if r.node.op_type != "Mystery"} == {"unresolved"}
+    assert rep.values["params.trainable"] == params
