@@ -150,12 +150,13 @@ class DeferredRF:
         self.compose, self.misaligned = compose, misaligned
         self.first = dict(rfs)
         self.has = {n: None if f is None else tuple(a is not None for a in f) for n, f in rfs.items()}
-        self.steps = []  # (tensor, spec or None, input names or None, node name, warnings so far)
-        self.node_name, self.ins, self.done = None, None, None
+        self.steps = []  # (tensor, spec or None, (node number, input names) or None, node name, warnings so far)
+        self.node_name, self.ins, self.done, self.count, self.warn = None, None, None, 0, []
 
     def node(self, node):
         """Start a node's outputs; returns what the output calls take (its inputs' presence)."""
-        self.node_name, self.ins = node.name, tuple(node.inputs)
+        self.count += 1
+        self.node_name, self.ins = node.name, (self.count, tuple(node.inputs))
         return [self.has.get(i) if i else None for i in node.inputs]
 
     def none(self, o):
@@ -176,8 +177,8 @@ class DeferredRF:
                 if spec is None:
                     rf = None
                 else:
-                    if ins is not last:  # one node's outputs read its inputs' fields as they were before it
-                        in_rfs, last = [rfs.get(i) if i else None for i in ins], ins
+                    if ins[0] != last:  # one node's outputs read its inputs' fields as they were before it
+                        in_rfs, last = [rfs.get(i) if i else None for i in ins[1]], ins[0]
                     rf, mis = self.compose(spec, in_rfs)
                     if mis:
                         warn.append((at, self.misaligned(name)))
