@@ -141,3 +141,20 @@ def test_inference_cache_keys_are_unchanged():
             _freeze(bad)
     with pytest.raises(TypeError):  # an unhashable value stays unhashable: not remembered
         hash(_freeze([[1], {"s": [set()]}]))
+
+
+def test_nbytes_is_sympys_product():
+    from cnnsym.graph import DTYPE_BITS, nbytes, req_dim
+
+    rng = random.Random(3)
+    ns = [7, 0, sp.Integer(5)] + [numel(tuple(rng.choice(DIMS) for _ in range(rng.randint(1, 5)))) for _ in range(200)]
+    for n in ns:
+        for dt in (1, 7, 9, 10, 15, 8, 999):  # 4, 8, 1, 2, 16 bytes; string and unknown: 0
+            bits = DTYPE_BITS.get(dt, 0)
+            want = n * (bits // 8)
+            got = nbytes(n, dt)
+            if isinstance(want, int):
+                assert got == want and type(got) is int
+            else:
+                same(got, want)
+    assert req_dim(1, 2) is req_dim(1, 2) and req_dim(1, 2) == sp.Symbol("_req1_2", integer=True, nonnegative=True)

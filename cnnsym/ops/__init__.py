@@ -219,6 +219,8 @@ def _freeze(x):
         return x
     if t is dict:  # keys are distinct: sorting the items compares keys only, as below
         return tuple((k, v if type(v) in _AS_IS else _freeze(v)) for k, v in sorted(x.items()))
+    if t is list:
+        return tuple(v if type(v) in _AS_IS else _freeze(v) for v in x)
     if isinstance(x, list):
         return tuple(_freeze(v) for v in x)
     if isinstance(x, dict):
