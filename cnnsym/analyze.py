@@ -318,8 +318,8 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
             # the product runs at the cast type
             dequantized[node.outputs[0]] = (ins[0].dtype if node.op_type != "Cast" else None,
                                             node.inputs[0] if node.inputs[0] in graph.initializers else None)
-        res.terms = {k: v for k, v in inference.terms.items() if v != 0}
-        res.windows = _windows(inference)
+        _, terms, res.windows = _derived(inference)
+        res.terms = dict(terms)
         for need in inference.constraints:
             rel, msg = need[0], need[1]
             if rel is sp.true or rel in seen_cons:
@@ -523,6 +523,22 @@ def _with_live_intervals(graph, order, tensors) -> dict:
     return {name: TensorInfo(t.name, t.shape, t.dtype, t.bytes, t.rf, t.producer, t.declared,
                              (first[name], last.get(name, end)), t.constant) if name in first else t
             for name, t in tensors.items()}
+
+
+_DERIVED: dict = {}  # id(inference) -> (inference, its non-zero terms, its windows)
+
+
+def _derived(inference):
+    """What a node's result takes from its inference (the cost terms that are not zero, the
+    sliding windows), worked out once per inference the ops' cache hands out (most nodes of
+    a network repeat another's); the entry holds the inference, so its id stays its own."""
+    hit = _DERIVED.get(id(inference))
+    if hit is None or hit[0] is not inference:
+        if len(_DERIVED) >= _MEMO_LIMIT:
+            _DERIVED.clear()
+        hit = _DERIVED[id(inference)] = (inference, tuple((k, v) for k, v in inference.terms.items() if v != 0),
+                                         _windows(inference))
+    return hit
 
 
 _GUARDED: dict = {}  # id(inference) -> inference: results the ops' cache hands out again, already sized
