@@ -26,9 +26,17 @@ def dim_symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, integer=True, positive=True)
 
 
+_INTEGERS: dict = {}  # small Python int -> its sp.Integer (sp.Integer(x) goes through sympy's cache wrapper)
+
+
 def as_expr(x) -> Expr:
     if isinstance(x, sp.Basic):
         return x
+    if type(x) is int and -4096 <= x <= 4096:
+        r = _INTEGERS.get(x)
+        if r is None:
+            r = _INTEGERS[x] = sp.Integer(x)
+        return r
     if isinstance(x, bool):
         return sp.Integer(int(x))
     if isinstance(x, int):
@@ -275,6 +283,19 @@ def _scaled(e, c):
     if _plain(e, False) and _no_postprocessors():
         return _Mul_from_args((c, e), True)
     return None
+
+
+def eq(a, b):
+    """``sp.Eq(a, b)``, the same object, without sympy's relational machinery for the
+    common cases it settles first: two integers (true or false), a symbol and itself (sympy's
+    is_eq: no legacy _eval_Eq hook and no dispatch rule for them, then ``lhs == rhs`` is True)."""
+    if not global_parameters.evaluate:
+        return sp.Eq(a, b)
+    if isinstance(a, sp.Integer) and isinstance(b, sp.Integer):
+        return sp.true if a.p == b.p else sp.false
+    if a is b and type(a) is sp.Symbol:
+        return sp.true
+    return sp.Eq(a, b)
 
 
 def scale(e: Expr, c) -> Expr:

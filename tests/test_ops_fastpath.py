@@ -158,3 +158,20 @@ def test_nbytes_is_sympys_product():
             else:
                 same(got, want)
     assert req_dim(1, 2) is req_dim(1, 2) and req_dim(1, 2) == sp.Symbol("_req1_2", integer=True, nonnegative=True)
+
+
+def test_eq_is_sympys_eq():
+    from cnnsym.symbolic import as_expr, eq
+
+    inf = sp.Symbol("i", infinite=True)
+    atoms = [sp.Integer(0), sp.Integer(3), sp.Integer(64), sp.Integer(-2), N, C, H, x, nc, inf,
+             fdiv(H + 1, 2), H - 2, 2 * C, sp.Rational(1, 2), sp.Float(3.0), sp.nan, sp.oo]
+    for a in atoms:
+        for b in atoms:
+            got, want = eq(a, b), sp.Eq(a, b)
+            assert got is want or (type(got) is type(want) and sp.srepr(got) == sp.srepr(want)), (a, b, got, want)
+    with sp.evaluate(False):
+        for a, b in ((N, N), (sp.Integer(3), sp.Integer(3)), (sp.Integer(3), sp.Integer(4))):
+            assert sp.srepr(eq(a, b)) == sp.srepr(sp.Eq(a, b))
+    for v in (0, 1, -1, 7, 4096, -4097, 2**70, True, False):  # as_expr's small-integer table
+        same(as_expr(v), sp.Integer(int(v)))

@@ -6,6 +6,7 @@ import sympy as sp
 from ..errors import SIZE, Need
 from ..receptive import Window
 from ..symbolic import as_expr, fdiv, product, scale
+from ..symbolic import eq as _eq
 from . import Case, Inference, Op, numel, register
 from ._spatial import _auto_pad, spatial_attrs, spatial_rf, windowed
 
@@ -13,7 +14,7 @@ from ._spatial import _auto_pad, spatial_attrs, spatial_rf, windowed
 def _group_check(op, cin, w_cin, cout, g):
     cons = []
     need = w_cin * g
-    eq = sp.Eq(cin, need)
+    eq = _eq(cin, need)  # sp.Eq, fast for integers and a symbol against itself
     if eq is sp.false:
         op.fail(f"input has {cin} channels but the weight expects {need} (weight {w_cin} x group {g})",
                 kind="channels", expected=need, got=cin)

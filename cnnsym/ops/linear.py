@@ -4,12 +4,13 @@ from __future__ import annotations
 import sympy as sp
 
 from ..symbolic import ONE, scale
+from ..symbolic import eq as _eq
 from . import Case, Inference, Op, numel, register
 from ._broadcast import broadcast
 
 
 def _inner(op, a, b, what):
-    eq = sp.Eq(a, b)
+    eq = _eq(a, b)  # sp.Eq, fast for integers and a symbol against itself
     if eq is sp.false:
         op.fail(f"inner dimensions differ: {a} vs {b} ({what})", kind="features", expected=b, got=a)
     return [] if eq is sp.true else [(eq, f"{op.op_type} inner dimensions must agree: {a} = {b}")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..graph import Value
+from ..symbolic import eq as _eq
 from ..symbolic import imod, rscale
 from . import Case, Inference, Op, numel, register, same_rf
 
@@ -24,7 +25,7 @@ def _channel_check(op, x, v, want, what):
         return []
     if len(v.shape) != 1:
         return []
-    eq = sp.Eq(v.shape[0], want)
+    eq = _eq(v.shape[0], want)  # sp.Eq, fast for integers and a symbol against itself
     if eq is sp.false:
         op.fail(f"{what} has {v.shape[0]} elements but {want} are needed", kind="channels",
                 expected=v.shape[0], got=want)
