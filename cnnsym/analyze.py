@@ -15,7 +15,7 @@ from .errors import InputError, ShapeError, BindingError
 from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision, req_dim
 from .ops import UNKNOWN_OPERAND, lookup, numel
 from .receptive import RF, DeferredRF, join
-from .report import (Constraint, InitializerInfo, LazyList, LazyMap, NodeResult, Problem, Report, TensorInfo,  # noqa: F401
+from .report import (Constraint, InitializerInfo, LazyMap, NodeResult, Problem, Report, TensorInfo,  # noqa: F401
                      evaluate, peak_tensors)
 from .parse import parse_dims  # noqa: F401 (public here too)
 from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
