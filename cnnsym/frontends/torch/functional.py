@@ -4,7 +4,7 @@ activations, convolutions, pooling, ``F.interpolate`` (``Resize``), ``F.pad``, `
 :mod:`.tensor_methods`."""
 from __future__ import annotations
 
-from . import modules_attention, modules_transformer, requires  # noqa: F401 - they register nn.MultiheadAttention, nn.Transformer*
+from . import requires
 from .emit import as_tensor, div, ints, rank_of, tup
 from .modules_activation import clip, silu
 from .modules_linear import linear

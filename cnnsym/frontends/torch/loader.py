@@ -3,10 +3,10 @@
 else needs to."""
 from __future__ import annotations
 
-from . import (containers, functional, modules, modules_activation, modules_conv, modules_linear,  # noqa: F401
-               modules_norm, modules_pool, modules_shape, namespaces, pybounds, pybuiltins, pycopy,
-               pygen, pystdlib, pytext, tensor_ctors, tensor_math, tensor_methods)
+from . import (containers, functional, modules, modules_activation, modules_attention, modules_conv,  # noqa: F401
+               modules_linear, modules_norm, modules_pool, modules_shape, modules_transformer, namespaces, pybounds,
+               pybuiltins, pycopy, pygen, pystdlib, pytext, tensor_ctors, tensor_math, tensor_methods)
 
-TOPICS = (containers, functional, modules, modules_activation, modules_conv, modules_linear, modules_norm,
-          modules_pool, modules_shape, namespaces, pybounds, pybuiltins, pycopy, pygen,
-          pystdlib, pytext, tensor_ctors, tensor_math, tensor_methods)
+TOPICS = (containers, functional, modules, modules_activation, modules_attention, modules_conv, modules_linear,
+          modules_norm, modules_pool, modules_shape, modules_transformer, namespaces, pybounds, pybuiltins, pycopy,
+          pygen, pystdlib, pytext, tensor_ctors, tensor_math, tensor_methods)
