@@ -3,7 +3,9 @@ node with its position and its file's text."""
 from __future__ import annotations
 
 import ast
+import os
 import re
+from _thread import RLock
 
 __all__ = ["CSTNode", "CSTVisitor", "ParserSyntaxError", "source_of"]
 
@@ -211,6 +213,18 @@ __all__ += list(_NODES) + ["Integer", "Float", "Imaginary", "SimpleString"] + _O
 del _g, _n, _f
 
 
+_CONVERTING = RLock()  # FunctionDef bodies read on first use: one conversion at a time
+
+
+def _new_lock():  # a child forked while another thread converted must not wait for it
+    global _CONVERTING
+    _CONVERTING = RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock)
+
+
 class FunctionDef(CSTNode):
     """A ``def``; its body is read into nodes on first use (issue 12): most functions of an
     imported library file (torchvision's transforms, ops) are never called, and reading
@@ -233,10 +247,15 @@ class FunctionDef(CSTNode):
 
     @property
     def body(self):
-        lazy = self._lazy
-        if lazy is not None:
-            self._lazy = None
-            self._body = lazy[0](lazy[1])
+        if self._lazy is not None:
+            # under a lock, and the pending body dropped only once converted: a thread reading
+            # meanwhile waits for the whole body (it read None), and a conversion that fails
+            # (RecursionError) fails again on the next read instead of leaving the def empty
+            with _CONVERTING:
+                lazy = self._lazy
+                if lazy is not None:
+                    self._body = lazy[0](lazy[1])
+                    self._lazy = None
         return self._body
 
     @body.setter
