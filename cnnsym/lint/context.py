@@ -127,7 +127,11 @@ class LintContext:
         configured size (or ``fixed``)."""
         import numpy as np
 
-        key = (tuple(id(c) for c in constraints), tuple(sorted(over)), square, limit)
+        # by the relations, not the Constraint objects' ids: a rule's temporary Constraint is
+        # freed after its scan and the next one may get its id (a later layer was given an
+        # earlier one's sizes); ``fixed`` changes the result, so it is part of the key
+        key = (tuple(c.rel for c in constraints), tuple(sorted(over)), square, limit,
+               tuple(sorted((fixed or {}).items())))
         if key in self._cache:
             return self._cache[key]
         syms, ok = _lambdified(SimpleNamespace(constraints=list(constraints)))
