@@ -23,12 +23,11 @@ from __future__ import annotations
 import os
 
 from collections import defaultdict
-from collections.abc import Mapping
 
 import sympy as sp
 
 from .graph import FLOAT_TYPES
-from .report import ModuleInfo
+from .report import LazyMap, ModuleInfo
 
 _ZERO = sp.Integer(0)
 
@@ -81,55 +80,17 @@ def build(graph, report) -> dict:
     return _per_node(report)
 
 
-class LazyTree(Mapping):
+class LazyTree(LazyMap):
     """``Report.modules`` built on first read: the tree :func:`build` makes from the same
     graph and report, for a caller that rarely reads it (lint: one rule, on some models).
-    A read-only mapping like the dict it stands for (equal to it, same order, same repr);
-    it holds the graph until then, and pickles as the plain dict."""
+    A read-only mapping like the dict it stands for (:class:`cnnsym.report.LazyMap`: equal
+    to it, same order, same repr, copies and merges as it, pickles as the plain dict); it
+    holds the graph until then."""
 
-    __slots__ = ("_graph", "_report", "_tree")
+    __slots__ = ()
 
     def __init__(self, graph, report):
-        self._graph, self._report, self._tree = graph, report, None
-
-    def _built(self) -> dict:
-        if self._tree is None:
-            self._tree = build(self._graph, self._report)
-            self._graph = self._report = None
-        return self._tree
-
-    def __getitem__(self, path):
-        return self._built()[path]
-
-    def __iter__(self):
-        return iter(self._built())
-
-    def __len__(self):
-        return len(self._built())
-
-    def __contains__(self, path):
-        return path in self._built()
-
-    def __eq__(self, other):
-        return self._built() == (other._built() if isinstance(other, LazyTree) else other)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return repr(self._built())
-
-    def __reduce__(self):
-        return dict, (self._built(),)
-
-    # what a caller of the eager dict may also do with it: a copy (a dict), and | as dicts do
-    def copy(self) -> dict:
-        return dict(self._built())
-
-    def __or__(self, other):
-        return self._built() | (other._built() if isinstance(other, LazyTree) else other)
-
-    def __ror__(self, other):
-        return other | self._built()
+        super().__init__(lambda: build(graph, report))
 
 
 def _tree(graph, report):

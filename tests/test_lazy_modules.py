@@ -24,7 +24,7 @@ def test_lazy_tree_is_torchs_named_modules_and_the_eager_tree(file, spec):
     torch = pytest.importorskip("torch")  # noqa: F841 - _build_torch runs the fixture in torch
     g = load_source(f"{FIX / file}::{spec}")
     lazy = analyze(g, lazy_modules=True)
-    assert isinstance(lazy.modules, modules.LazyTree) and lazy.modules._tree is None  # not built yet
+    assert isinstance(lazy.modules, modules.LazyTree) and lazy.modules._d is None  # not built yet
     names = [n for n, _ in _build_torch(file, spec).named_modules()]
     assert sorted(lazy.modules) == sorted(names)
     eager = analyze(load_source(f"{FIX / file}::{spec}"))
