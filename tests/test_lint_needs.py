@@ -139,3 +139,25 @@ def test_a_plugin_rule_that_declares_nothing_reads_fields_totals_and_warnings(tm
     assert seen["rf"] == [LENET_RF, LENET_RF] and seen["macs"] == LENET_MACS_32
     eager = _lenet(False)
     assert seen["totals"] == eager.totals and seen["warnings"] == eager.warnings
+
+
+def test_a_plugin_rule_gets_the_declared_types(tmp_path):
+    # a rule from outside cnnsym.lint may test types or serialise what it reads: the Report
+    # it sees holds dicts and lists, as cnnsym.analyze returns them (found by a review:
+    # isinstance(report.totals, dict) was False, json.dumps(report.warnings) a TypeError)
+    import json
+
+    seen = {}
+
+    class Types:
+        code, name, severity, fix, needs_input = "X902", "types", "info", "", False
+
+        def check(self, ctx):
+            r = ctx.report
+            seen["types"] = (isinstance(r.totals, dict), isinstance(r.values, dict), isinstance(r.warnings, list))
+            seen["json"] = json.dumps(list(r.warnings)) == json.dumps(r.warnings)
+            return []
+
+    res = engine.lint_paths([LENET], engine.Options({"X902": Types}, ["1x3x32x32"], _cfg(tmp_path), cache=False))
+    assert res.models == 1 and not res.errors
+    assert seen == {"types": (True, True, True), "json": True}

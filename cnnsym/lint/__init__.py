@@ -107,6 +107,11 @@ class Rule:
     valid: ClassVar[list] = []
     invalid: ClassVar[list] = []
     origin: ClassVar[str] = "cnnsym"
+    # True: the rule may be given the Report lint makes lazily (totals, values, warnings and
+    # receptive fields computed on first read, as Mapping/Sequence stand-ins equal to the
+    # dicts and lists: docs/lint.md). cnnsym's own rules are; a plugin's rule gets the
+    # Report as cnnsym.analyze returns it unless it says so
+    lazy_report: ClassVar[bool] = False
 
     def check(self, ctx):  # pragma: no cover - abstract
         raise NotImplementedError

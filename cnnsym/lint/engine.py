@@ -152,15 +152,19 @@ def lint_model(target, opts, dims=None):
     graph = api.load(target.spec)
     bindings, spatial, batch, note = prepare(graph, dims if dims is not None else _dims_for(target, opts))
     # the module tree, receptive fields (and the warnings, some of which they make), totals
-    # and values only when a rule reads them (merge's block edges, CNS205, budgets, a plugin)
-    report = api.analyze_loaded(graph, dict(bindings or {}), strict_bindings=False, lazy=True)
+    # and values only when a rule reads them (merge's block edges, CNS205, budgets); a rule
+    # from elsewhere (a plugin) gets the Report as the API makes it: dicts and lists, not
+    # the lazy stand-ins that equal them
+    lazy = all(getattr(r, "__module__", "").startswith("cnnsym.lint.") or getattr(r, "lazy_report", False)
+               for r in rules.values())
+    report = api.analyze_loaded(graph, dict(bindings or {}), strict_bindings=False, lazy=lazy)
     if report.problems and bindings:
         # an op that cannot follow a symbolic size would report a false error: retry at the
         # concrete size and keep whichever analysis has fewer problems
         g2 = api.load(target.spec)
         try:
             _concrete(g2, bindings, spatial, dims if dims is not None else _dims_for(target, opts), apply_inputs)
-            r2 = api.analyze_loaded(g2, {}, strict_bindings=False, lazy=True)
+            r2 = api.analyze_loaded(g2, {}, strict_bindings=False, lazy=lazy)
             if len(r2.problems) < len(report.problems):
                 report, spatial, bindings = r2, [], {k: v for k, v in bindings.items() if k not in spatial} or None
         except CnnsymError:

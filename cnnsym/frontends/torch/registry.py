@@ -86,6 +86,18 @@ class Registry(dict):
             self[key] = default
         return self[key]
 
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def clear(self):
+        for k in list(self):
+            del self[k]
+
+    def popitem(self):
+        k = next(reversed(self))
+        return k, self.pop(k)
+
     def pop(self, key, *default):
         if key in self:
             v = self[key]

@@ -81,6 +81,7 @@ class FusedConvActivation(Rule):
     """
 
     code, name = "EXO101", "fused-conv-activation"
+    lazy_report = True  # reads nodes only: lint may compute totals and fields on first read
     fix = "use a supported activation or unfuse it into its own node"
     invalid = [Example(input=None, expect="Gelu", onnx="""
         m (float[N,3,H,W] x) => (float y) <float[8,3,3,3] w> {
