@@ -6,7 +6,7 @@ the analysis (api.analyze_loaded) and the rest (rules, input sizes, output).
     python bench/lint_phases.py                 # bench_lint's 50 real files
     python bench/lint_phases.py PATH...         # any files or folders
 
-The collector is off, as in the ``cnnsym`` process. Phases are measured by wrapping the functions that do them (exclusive of one another where
+The collector is off and the run is inside :func:`cnnsym._stack.run_deep`, as in the ``cnnsym`` process. Phases are measured by wrapping the functions that do them (exclusive of one another where
 they nest: parse is subtracted from the phase that triggered them).
 """
 from __future__ import annotations
@@ -59,7 +59,9 @@ def main(paths):
     api.analyze_loaded = _timed("analysis", api.analyze_loaded)
     engine._model_specs = _timed("listing models (rest)", engine._model_specs)
     t1 = time.process_time()
-    res = engine.lint_paths(paths, engine.Options(rules, None, cfg, cache=False))
+    from cnnsym._stack import run_deep  # as the `cnnsym` process runs its command (cnnsym/_stack.py)
+
+    res = run_deep(engine.lint_paths, paths, engine.Options(rules, None, cfg, cache=False))
     total = time.process_time() - t1
     T["rules, sizes, output (rest)"] = total - sum(v for k, v in T.items() if not k.startswith("start-up"))
     print(f"cnnsym lint, {res.models} models in {res.files} files: {total + T['start-up (imports, rules)']:.2f} CPU s "
