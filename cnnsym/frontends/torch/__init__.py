@@ -106,6 +106,7 @@ def _load(it, builder, path, target, symbolic, given):
         builder.module_types[name] = (m.type_name, m.loc)
     inputs, args = _inputs(it, fs, root, path, given)
     it.phase = "forward"
+    it.forward_from = len(it.not_followed)  # what forward does not follow, for _outputs' message
     try:
         out = call_module(it, root, args, {}, None)
     except Stop as e:
@@ -284,7 +285,14 @@ def _outputs(it, out, path):
         out = as_tensor(it, out)
     ts = tensors_in(out)
     if not ts:
-        raise InputError(path, "forward returns no tensor")
+        # say what it returned and the first thing forward did not follow: usually why
+        # (a detection model iterating over its input as a list of images)
+        what = type(out).__name__ if out is not None else "None"
+        if isinstance(out, (list, tuple, dict)) and not out:
+            what = f"an empty {what}"
+        first = [t.removesuffix("; the rest is analysed") for t in it.not_followed[it.forward_from:][:1]]
+        raise InputError(path, f"forward returns no tensor (it returns {what})" +
+                         (f"; first not followed in forward: {first[0]}" if first else ""))
     names = []
     for t in ts:
         if t.name not in names:

@@ -47,6 +47,7 @@ class Interp(Statements, Expressions, Semantics):
         self.building = False
         self.free_symbols: dict = {}  # name -> why (script globals used as free symbols)
         self.not_followed: list = []
+        self.forward_from = 0  # len(not_followed) when forward started
         self.n_unfollowed = 0  # calls of unfollowed(), repeats included
 
     # diagnostics ------------------------------------------------------------
