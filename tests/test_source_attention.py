@@ -10,11 +10,11 @@ against hand arithmetic (see ``_hand_macs``). torchvision's vit_b_16, read from 
 installed .py file, has torchvision's published parameter count and GFLOPS."""
 from __future__ import annotations
 
-import importlib.util
 import os
 from importlib.machinery import PathFinder
 
 import pytest
+from torch_oracle import run_file
 import sympy as sp
 
 import cnnsym
@@ -92,9 +92,7 @@ _SELF = ("self", "detr", "kwargs")  # key and value have the query's length
 def _torch_module(tmp_path, args):
     path = tmp_path / "attn_net.py"
     path.write_text(SRC)
-    spec = importlib.util.spec_from_file_location("attn_net", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = run_file(path, "attn_net")
     torch.manual_seed(0)
     return eval(f"mod.Net({args})", {"mod": mod}).eval(), str(path)
 
@@ -177,9 +175,7 @@ class Net(nn.Module):
         x = self.fc(x)
         return self.attn(x, x, x)[0]
 ''')
-    spec = importlib.util.spec_from_file_location("attn_bad", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = run_file(path, "attn_bad")
     with pytest.raises(AssertionError, match="divisible"):
         mod.Net(30, 4)
     assert mod.Net(32, 4)(torch.zeros(7, 2, 32)).shape == (7, 2, 32)

@@ -6,11 +6,11 @@ timm's ViTs call it (timm.layers.Attention with fused attention): vit_tiny_patch
 read from the installed timm source, against timm's model built by torch."""
 from __future__ import annotations
 
-import importlib.util
 import os
 from importlib.machinery import PathFinder
 
 import pytest
+from torch_oracle import run_file
 
 import cnnsym
 
@@ -52,9 +52,7 @@ CASES = {
 def mod_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("sdpa") / "sdpa_net.py"
     path.write_text(SRC)
-    spec = importlib.util.spec_from_file_location("sdpa_net", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = run_file(path, "sdpa_net")
     return mod, path
 
 

@@ -7,10 +7,10 @@ with and without the encoder's final norm, masks; the module tree is torch's
 ``named_modules()``; MACs by hand for the default encoder."""
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import pytest
+from torch_oracle import run_file
 
 import cnnsym
 
@@ -83,9 +83,7 @@ CASES = {
 def src(tmp_path_factory):
     path = tmp_path_factory.mktemp("transformer") / "transformer_net.py"
     path.write_text(SRC)
-    spec = importlib.util.spec_from_file_location("transformer_net", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = run_file(path, "transformer_net")
     return mod, path
 
 

@@ -6,9 +6,8 @@ mvit.py (``torch.tensor_split(x, indices=(1,), dim=2)``, ``.unbind(dim=2)``,
 (``qkv_bias[length:2 * length].zero_()``), where each was an unsupported op."""
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+from torch_oracle import run_file
 import sympy as sp
 
 import cnnsym
@@ -64,9 +63,7 @@ CASES = ["split_indices", "split_indices_many", "split_out_of_order", "split_sec
 def src_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("tsplit") / "tsplit_net.py"
     path.write_text(SRC)
-    spec = importlib.util.spec_from_file_location("tsplit_net", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = run_file(path, "tsplit_net")
     return path, mod
 
 
@@ -140,9 +137,7 @@ class Net(nn.Module):
     def forward(self, x):
         return x * self.logit_scale.exp() + self.bias
 ''')
-    spec = importlib.util.spec_from_file_location("logit_scale", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = run_file(path, "logit_scale")
     m = mod.Net()
     with torch.no_grad():
         y = m(torch.zeros(2, 3, 5, 5))

@@ -10,11 +10,11 @@ The oracle is torch building the same file (the unread package stubbed by an ide
 ``sum(p.numel() for p in m.parameters())`` and the buffers' count."""
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 
 import pytest
+from torch_oracle import run_file
 
 import cnnsym
 
@@ -75,9 +75,7 @@ def _torch_truth(path):
     stub.Mystery = torch.nn.Identity
     sys.modules["somewhere_unread"] = stub
     try:
-        spec = importlib.util.spec_from_file_location("unresolved_net", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        mod = run_file(path, "unresolved_net")
         m = mod.Net().eval()
         with torch.no_grad():
             y = m(torch.zeros(2, 8, 4, 4))

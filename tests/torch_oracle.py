@@ -3,6 +3,7 @@ report what torch says of it, for cnnsym's static reading to be compared with.""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import warnings
 
 import pytest
@@ -34,3 +35,12 @@ def module_truth(build, sizes):
         for s in sizes:
             shapes[s] = tuple(m(torch.zeros(1, 3, s, s)).shape)
     return params, buffers, shapes
+
+
+def run_file(path, name):
+    """The module of the source file at ``path``, executed by Python (as ``name``): torch
+    running the file cnnsym reads."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
