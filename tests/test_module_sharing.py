@@ -1,7 +1,8 @@
 """Module levels run once per process and shared (frontends/torch/modcache.py, issue 12):
-each analysis starts from a private copy, so what one model's construction changes in a
-module-level list, dict or class attribute never reaches the next analysis. The oracle is
-torch building each model in a fresh import of the file."""
+what one model's construction changes in a module-level list, dict, class attribute,
+global or closure cell never reaches the next analysis (the change is detected when the
+analysis ends and the shared state dropped). The oracle is torch building each model in a
+fresh import of the file."""
 import importlib.util
 import os
 import textwrap
@@ -84,8 +85,85 @@ def test_each_analysis_starts_from_the_module_level_as_run_once(tmp_path, order,
         expect = torch_params(path, name)
         assert expect == {"Counted": 242, "Other": 168}[name]
         assert _params(api.load(f"{path}::{name}")) == expect, name
-    key = next(k for k in modcache._TEMPLATES if k[0] == os.path.abspath(path))
-    assert modcache._TEMPLATES[key][1].files  # the analyses above were served from the template
+    # Counted changes the module level: the shared state it changed is not kept
+    assert not any(k[0] == os.path.abspath(path) for k in modcache._TEMPLATES)
+
+
+def _counting_makes(monkeypatch):
+    made = []
+    real = modcache._make
+
+    def make(it, path, dotted):
+        made.append(path)
+        return real(it, path, dotted)
+
+    monkeypatch.setattr(modcache, "_make", make)
+    return made
+
+
+def test_an_unchanged_module_level_runs_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    path = str(tmp_path / "plain.py")
+    with open(path, "w") as f:
+        f.write(textwrap.dedent("""\
+            import torch.nn as nn
+
+            WIDTHS = [4, 6]
+
+
+            class A(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, WIDTHS[0], 3)
+
+                def forward(self, x):
+                    return self.conv(x)
+
+
+            class B(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, WIDTHS[1], 1)
+
+                def forward(self, x):
+                    return self.conv(x)
+            """))
+    made = _counting_makes(monkeypatch)
+    assert list_models(path) == ["A", "B"]
+    got = [_params(api.load(f"{path}::{n}")) for n in ("A", "B", "A")]
+    # torch: A = 3*4*9 + 4 = 112, B = 3*6 + 6 = 24
+    assert got == [torch_params(path, n) for n in ("A", "B", "A")] == [112, 24, 112]
+    assert made == [os.path.abspath(path)]  # one module-level run served the listing and the three loads
+
+
+# each: construction reads module-level state, then changes it in one way; torch's fresh
+# import gives every analysis the first value (a conv 3 -> 4 channels, 3*4*9 + 4 = 112)
+_MUTATIONS = {
+    "list": ("STATE = [4]", "w = STATE[-1]\n        STATE.append(w + 1)"),
+    "dict": ("STATE = {'w': 4}", "w = STATE['w']\n        STATE['w'] = w + 1"),
+    "global": ("W = 4", "global W\n        w = W\n        W = w + 1"),
+    "object attribute": ("class Cfg:\n    def __init__(self):\n        self.w = 4\n\n\nCFG = Cfg()",
+                         "w = CFG.w\n        CFG.w = w + 1"),
+    "closure cell": ("def _counter():\n    w = 4\n\n    def step():\n        nonlocal w\n        w += 1\n"
+                     "        return w - 1\n    return step\n\n\nSTEP = _counter()", "w = STEP()"),
+    "object in a tuple": ("class Cfg:\n    def __init__(self):\n        self.w = 4\n\n\nREG = (Cfg(),)",
+                          "c = REG[0]\n        w = c.w\n        c.w = w + 1"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_MUTATIONS))
+def test_a_change_to_shared_state_reaches_no_later_analysis(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    top, body = _MUTATIONS[kind]
+    path = str(tmp_path / "mutates.py")
+    with open(path, "w") as f:
+        f.write("import torch.nn as nn\n\n" + top + "\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        " + body + "\n        self.conv = nn.Conv2d(3, w, 3)\n\n"
+                "    def forward(self, x):\n        return self.conv(x)\n")
+    expect = torch_params(path, "Net")
+    assert expect == 112
+    assert list_models(path) == ["Net"]
+    assert [_params(api.load(f"{path}::Net")) for _ in range(3)] == [expect] * 3
 
 
 def test_a_changed_file_is_read_again(tmp_path, monkeypatch):

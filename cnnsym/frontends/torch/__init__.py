@@ -81,9 +81,12 @@ def load_source(spec: str, *, symbolic=(), inputs=None) -> "Graph":  # noqa: F82
     if it is None:
         it = Interp(path, Builder(path), symbolic)
     builder = it.builder
-    with _one_line_errors(it, path):
-        # the interpreter recurses deeply: in one frame-stack chunk (cnnsym/_stack.py)
-        return run_deep(_load, it, builder, path, target, symbolic, inputs or {})
+    try:
+        with _one_line_errors(it, path):
+            # the interpreter recurses deeply: in one frame-stack chunk (cnnsym/_stack.py)
+            return run_deep(_load, it, builder, path, target, symbolic, inputs or {})
+    finally:
+        modcache.release(it)  # module levels shared with other analyses: checked unchanged
 
 
 def _load(it, builder, path, target, symbolic, given):
@@ -332,11 +335,17 @@ def list_models(path) -> list:
     path = str(path)
     _check_path(path)
     it = Interp(path, Builder(path))
-    with _one_line_errors(it, path):
-        found = run_deep(lambda: _models(it, it.load_file(path)))
-    if _HANDOVER:
-        _LISTED.clear()
-        _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
+    handed = False
+    try:
+        with _one_line_errors(it, path):
+            found = run_deep(lambda: _models(it, it.load_file(path)))
+        if _HANDOVER:
+            _drop_listed()
+            _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
+            handed = True
+    finally:
+        if not handed:
+            modcache.release(it)
     return found
 
 
@@ -362,13 +371,24 @@ def listing_handover():
     finally:
         _HANDOVER.pop()
         if not _HANDOVER:
-            _LISTED.clear()
+            _drop_listed()
+
+
+def _drop_listed():
+    while _LISTED:
+        try:
+            _, (_, it) = _LISTED.popitem()
+        except KeyError:  # another thread took it
+            break
+        modcache.release(it)
 
 
 def _take_listed(path):
     hit = _LISTED.pop((path, os.path.abspath(path)), None) if _LISTED else None
     if hit is not None and modcache.fresh(hit[0]):
         return hit[1]
+    if hit is not None:
+        modcache.release(hit[1])
     return None
 
 

@@ -34,10 +34,24 @@ def is_modelled(module: str) -> bool:
     return top in MODELLED or top in getattr(sys, "stdlib_module_names", ())
 
 
+# directories an import lookup looked in, while a shared module level is being made
+# (frontends/torch/modcache.py stamps them: a file created there later, where an import
+# found nothing, makes the shared state stale, as a fresh process would find it)
+LOOKED: list = []
+
+
+def _looked(d):
+    if LOOKED:
+        LOOKED[-1].add(d)
+
+
 def _file_or_package(base, parts):
     """base/a/b.py, or base/a/b/__init__.py (a package), or the directory of a namespace
     package; None when none exists."""
     c = os.path.join(base, *parts)
+    if LOOKED:
+        _looked(os.path.dirname(c))
+        _looked(c)
     if os.path.isfile(c + ".py"):
         return c + ".py"
     init = os.path.join(c, "__init__.py")
@@ -59,8 +73,10 @@ def package_base(path: str) -> str:
     """The directory above the outermost package holding ``path`` (what sys.path would
     hold for it): walk up while the directory has an __init__.py."""
     d = os.path.dirname(os.path.abspath(path))
+    _looked(d)
     while os.path.isfile(os.path.join(d, "__init__.py")) and os.path.dirname(d) != d:
         d = os.path.dirname(d)
+        _looked(d)
     return d
 
 
@@ -117,6 +133,7 @@ def find_source(importer: str, project_root: str, module: str, level: int):
         d = os.path.dirname(d)
         roots.append(d)
     for root in roots:
+        _looked(root)
         for r in (root, os.path.join(root, "src")):
             if r in seen or not os.path.isdir(r):
                 continue

@@ -4,102 +4,166 @@ Every analysis of a source model starts the same way: a fresh interpreter reads 
 file and runs its module level, which imports (and runs) its helpers: torchvision's
 ``_api``/``_utils``/``ops.misc``, a project's ``blocks.py``. ``cnnsym lint`` does that once
 to list a file's models and once more for each model, so the same module levels ran again
-and again. Here the first run is kept as a template: the interpreter's whole state right
-after ``load_file(root)`` in a fresh analysis (every file it read, their names, the
-warnings said so far); each later analysis of the same root starts from a private deep
-copy of it, so what one model's construction changes (a module-level list it appends to, a
-class attribute it sets) never reaches another. Only a fresh interpreter's first load is
-served, so the state copied is exactly the state a fresh run would have built.
+and again: a third of the module-level work of a lint of torchvision's detection files.
 
-What is copied: the interpreter's values (lists, dicts, sets, the classes of
-:mod:`.values`, file scopes, frames) object by object, keeping shared references shared.
-What is not: what never changes (numbers, strings, sympy expressions, syntax nodes and a
-file's positions, functions and classes, source locations) and the objects the frontend's
-own modules define at their top level (registry entries, sentinels), whose identity the
-interpreter relies on. A template is valid while none of the files it read changed (size
-and modification time). Off by default: it saved only 2-3% of a lint run, and a template
-made from a file named by an absolute path gave its locations to a later analysis of the
-same file named relatively (tests/test_explain.py in suite order); ``CNNSYM_SHARE_MODULES=1``
-turns it on."""
+Here the first run is kept as a template: an interpreter that has run ``load_file(root)``
+and nothing else. A later fresh analysis of the same root starts from it: the
+interpreter's own records (the files it read, the warnings said so far) are copied, the
+objects the module levels made (file scopes and their names, functions, classes, lists,
+dicts) are *shared*, not copied. Sharing is exact only while no analysis changes them, and
+nothing is assumed about that: when the template is made, every object reachable from it
+is recorded with a shallow snapshot of its state (a list's items, a dict's keys and
+values, an object's attributes, by identity); when an analysis served from the template
+ends, the snapshots are compared. An analysis that changed none of them saw the module
+levels exactly as a fresh run leaves them, and so did every analysis before it. One that
+changed something (a constructor appending to a module-level list, setting a class
+attribute) still saw them as a fresh run leaves them, since the changes were its own; the
+template is then dropped and the next analysis runs the module levels again. So every
+analysis starts from the state a fresh run would have built, whatever ran before it.
+
+A template is served to one analysis at a time (a second one at the same time runs its own
+module levels), only to a fresh interpreter's first load, while none of the files it read
+changed (size and modification time). Not shared: module levels that made tensors (the
+template's graph builder is not empty), or hold a value whose state cannot be snapshotted
+(a generator). ``CNNSYM_SHARE_MODULES=0`` turns sharing off."""
 from __future__ import annotations
 
+import copy
 import os
 import re
 import sys
+import threading
 import types
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
+from operator import attrgetter, is_
 
+from . import imports
 from . import syntax as cst
 import sympy as sp
 
 from ...graph import SourceLoc
+from .values import UserClass
 
 MAX_TEMPLATES = 16
 
-_TEMPLATES: "OrderedDict" = OrderedDict()  # (path, symbolic) -> (stamps, state)
-_ATOMIC_TYPES = (type(None), bool, int, float, complex, str, bytes, range, type, types.FunctionType,
-                 types.BuiltinFunctionType, types.MethodType, types.ModuleType, sp.Basic, cst.CSTNode,
-                 SourceLoc, BaseException, frozenset)
+_TEMPLATES: "OrderedDict" = OrderedDict()  # key -> _Template, or None (not shareable: run as usual)
+_LOCK = threading.Lock()
+# what never changes once made (a syntax node's lazily converted body is the same for every
+# reader); a function made at run time is not among them: its closure cells are read
+_ATOMIC_TYPES = (type(None), bool, int, float, complex, str, bytes, range, type, types.BuiltinFunctionType,
+                 types.ModuleType, sp.Basic, cst.CSTNode, SourceLoc, BaseException, type(re.compile("")),
+                 type(Ellipsis), type(NotImplemented), slice)
 _STATIC: set = set()  # ids of objects the cnnsym modules define at their top level
 _STATIC_KEEP: list = []  # ... kept alive, so their ids stay theirs
 _STATIC_FOR: set = set()  # the module names _STATIC was collected from
 
 
 def enabled() -> bool:
-    return os.environ.get("CNNSYM_SHARE_MODULES", "0") == "1"
+    return os.environ.get("CNNSYM_SHARE_MODULES", "1") != "0"
 
 
 _BUSY = []  # a template being made: its own first load runs as usual
 
 
+class _Template:
+    __slots__ = ("stamps", "it", "watch", "in_use")
+
+    def __init__(self, stamps, it, watch):
+        self.stamps = stamps
+        self.it = it
+        self.watch = watch
+        self.in_use = False
+
+
 def first_load(it, path, dotted=""):
     """The FileScope of ``path`` for a fresh interpreter ``it`` (nothing read yet, nothing
-    built), its whole state set to a copy of the template's; None when not served (sharing
-    off, ``it`` not fresh, or the template's run failed: the caller runs it as usual)."""
+    built), its records copied from the template's and the module levels shared; None when
+    not served (sharing off, ``it`` not fresh, the template in use or not shareable: the
+    caller runs the module level as usual). A served ``it`` must be given to :func:`release`
+    when its analysis ends."""
     if _BUSY or not enabled() or it.files or it.site_stack or it.builder.nodes or it.phase != "init" or it.building:
         return None
     key = (path, dotted, it.root, tuple(sorted(it.symbolic)))
-    hit = _TEMPLATES.get(key)
-    if hit is not None and not fresh(hit[0]):
-        del _TEMPLATES[key]
-        hit = None
-    if hit is None:
-        tmpl = _make(it, path, dotted)
-        # a load that failed is not tried again: each analysis runs it (and says why)
-        hit = (stamps(tmpl.files if tmpl is not None else [path]), tmpl)
-        _TEMPLATES[key] = hit
-        while len(_TEMPLATES) > MAX_TEMPLATES:
-            _TEMPLATES.popitem(last=False)
-    else:
-        _TEMPLATES.move_to_end(key)
-    tmpl = hit[1]
-    if tmpl is None:
-        return None  # its state holds something that cannot be copied: each analysis runs it
-    _collect_static()
-    memo = {id(tmpl): it, id(tmpl.builder): it.builder}
-    try:
-        built = {k: _copy(v, memo) for k, v in tmpl.builder.__dict__.items()}
-        state = {k: _copy(v, memo) for k, v in tmpl.__dict__.items() if k != "builder"}
-    except _Uncopyable:
-        _TEMPLATES[key] = (hit[0], None)
-        return None
-    it.builder.__dict__.update(built)
-    it.__dict__.update(state)
+    with _LOCK:
+        t = _TEMPLATES.get(key, False)
+        if t and not fresh(t.stamps):
+            t = False
+        if t is False:
+            _TEMPLATES.pop(key, None)
+            t = None
+            made = True
+        else:
+            made = False
+            _TEMPLATES.move_to_end(key)
+            if t is None or t.in_use:
+                return None  # not shareable, or serving another analysis now
+            t.in_use = True
+    if made:
+        t = _make(it, path, dotted)
+        with _LOCK:
+            _TEMPLATES[key] = t
+            while len(_TEMPLATES) > MAX_TEMPLATES:
+                _TEMPLATES.popitem(last=False)
+            if t is None:
+                return None
+            t.in_use = True
+    it.__dict__.update({k: _one_level(v) for k, v in t.it.__dict__.items() if k != "builder"})
+    it.builder.__dict__.update({k: _one_level(v) for k, v in t.it.builder.__dict__.items() if k != "path"})
+    it.shared_from = (key, t)
     return it.files[path]
 
 
+def release(it):
+    """The analysis of ``it`` ended: when it changed what the template shares, the template
+    is dropped (the next analysis runs the module levels again)."""
+    held = it.__dict__.pop("shared_from", None)
+    if held is None:
+        return
+    key, t = held
+    same = _unchanged(t.watch)
+    with _LOCK:
+        t.in_use = False
+        if not same and _TEMPLATES.get(key) is t:
+            del _TEMPLATES[key]
+
+
+def _one_level(v):
+    t = type(v)
+    if t is list or t is dict or t is set:
+        return t(v)
+    if isinstance(v, (list, dict, set)):
+        return copy.copy(v)
+    return v
+
+
 def _make(it, path, dotted):
-    """A fresh interpreter like ``it`` that has loaded ``path``, or None when that failed."""
+    """A template: a fresh interpreter like ``it`` that has loaded ``path``, and the
+    snapshots of what it holds; None when that failed or cannot be shared."""
     _BUSY.append(path)
+    looked = set()
+    imports.LOOKED.append(looked)
     try:
         tmpl = type(it)(path, type(it.builder)(it.builder.path), it.symbolic)
         tmpl.root = it.root
-        tmpl.load_file(path, dotted)
+        fs = tmpl.load_file(path, dotted)
+        # what every analysis computes first from the root's module level (the load's first
+        # step), computed once here so that no analysis changes the shared scope by it
+        tmpl.find_free_globals(fs)
     except Exception:  # noqa: BLE001 - the caller's own run reports it as it always did
         return None
     finally:
+        imports.LOOKED.remove(looked)
         _BUSY.pop()
-    return tmpl
+    b = tmpl.builder
+    if b.nodes or b.initializers or b.held or b.requires or b.module_calls or b.module_types or b.module_outputs:
+        return None  # module levels that made tensors: their records are the builder's own
+    try:
+        watch = _snapshot(tmpl)
+    except _Unverifiable:
+        return None
+    # the files read, and the directories their imports looked in (a file created there
+    # later may be what an import finds then)
+    return _Template(stamps(list(tmpl.files) + sorted(d for d in looked if os.path.isdir(d))), tmpl, watch)
 
 
 def stamps(files):
@@ -126,9 +190,14 @@ def fresh(stamps):
     return True
 
 
+# ----------------------------------------------------------------------------- snapshots
+class _Unverifiable(Exception):
+    pass
+
+
 def _collect_static():
     """Objects defined at the top level of the loaded cnnsym modules (and one level into
-    their containers and classes): shared, never copied."""
+    their containers and classes): the frontend's own tables, never snapshotted."""
     names = {n for n in sys.modules if n == "cnnsym" or n.startswith("cnnsym.")}
     if names <= _STATIC_FOR:
         return
@@ -175,86 +244,169 @@ def _slot_names(cls):
     return hit
 
 
-_ATOMIC_EXACT = {type(None), bool, int, float, str, bytes}
-_C_IMMUTABLE = (type(re.compile("")), type(Ellipsis), type(NotImplemented), slice)
+def _snapshot(tmpl):
+    """What :func:`_unchanged` compares: every object reachable from the template's
+    interpreter (and its builder) that can change, each with its state now. Class mros
+    (computed on first use) are computed first, so that reading them changes nothing."""
+    _collect_static()
+    seen = {id(tmpl), id(tmpl.builder)}
+    seen.update(_STATIC)
+    todo = [v for k, v in tmpl.__dict__.items() if k != "builder"] + list(tmpl.builder.__dict__.values())
+    seqs, dicts, sets, objs, cellobjs = [], [], [], [], []
+    keep = []
+    kinds = _KINDS
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    while todo:
+        v = pop()
+        t = type(v)
+        k = kinds.get(t)
+        if k is None:
+            k = kinds[t] = _kind(t)
+        if k == 0:  # never changes
+            continue
+        i = id(v)
+        if i in seen:
+            continue
+        seen.add(i)
+        keep.append(v)
+        if k == 1:  # list, tuple
+            seqs.append(v)
+            extend(v)
+            continue
+        if k == 2:  # dict
+            dicts.append(v)
+            extend(v.keys())
+            extend(v.values())
+            continue
+        if k == 3:  # set
+            sets.append(v)
+            extend(v)
+            continue
+        if k == 5:
+            raise _Unverifiable(t.__name__)  # a generator, an iterator, an array: state not readable
+        if k == 6:  # a frozenset: its items (hashable objects may change)
+            extend(v)
+            continue
+        if k == 7:  # a function made at run time: its defaults, and its closure cells (they can change)
+            cells = v.__closure__ or ()
+            if cells:
+                cellobjs.append(v)
+                extend(c.cell_contents for c in cells if _filled(c))
+            extend(v.__defaults__ or ())
+            extend((v.__kwdefaults__ or {}).values())
+            continue
+        if k == 8:  # a bound method
+            push(v.__self__)
+            push(v.__func__)
+            continue
+        # an object (k == 4), or a subclass of a container: its items and its attributes
+        if isinstance(v, (list, tuple)):
+            seqs.append(v)
+            extend(v)
+        elif isinstance(v, dict):
+            dicts.append(v)
+            extend(v.keys())
+            extend(v.values())
+        elif isinstance(v, (set, frozenset)):
+            sets.append(v)
+            extend(v)
+        if t is UserClass:
+            try:
+                v.mro()
+            except Exception:  # noqa: BLE001 - a class whose mro fails does so in every analysis
+                pass
+        d = getattr(v, "__dict__", None)
+        if d is not None:
+            objs.append((v, None))
+            extend(d.values())
+        slots = _slot_names(t)
+        if slots:
+            objs.append((v, attrgetter(*slots) if len(slots) > 1 else _one_slot(slots[0])))
+            for s in slots:
+                try:
+                    push(object.__getattribute__(v, s))
+                except AttributeError:
+                    pass
+    objs.extend((f, _cells) for f in cellobjs)
+    return (keep, seqs, dicts, sets, objs, _states(seqs, dicts, sets, objs))
 
 
-class _Uncopyable(Exception):
-    pass
+def _filled(cell):
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty cell
+        return False
+    return True
 
 
-def _copy(v, memo):
-    """A deep copy of an interpreter value (see the module docstring)."""
-    t = type(v)
-    if t in _ATOMIC_EXACT or isinstance(v, _ATOMIC_TYPES):
-        return v
-    i = id(v)
-    hit = memo.get(i)
-    if hit is not None:
-        return hit
-    if i in _STATIC:
-        return v
-    if t is list:
-        out = []
-        memo[i] = out
-        out.extend(_copy(x, memo) for x in v)
-        return out
+def _cells(f):
+    return tuple(c.cell_contents if _filled(c) else _MISSING for c in f.__closure__)
+
+
+_KINDS: dict = {}
+
+
+def _kind(t):
+    """0: never changes; 1: list or tuple; 2: dict; 3: set; 4: an object (attributes, maybe
+    items); 5: state not readable; 6: a frozenset; 7: a function; 8: a bound method."""
+    if t is frozenset:
+        return 6
+    if t is types.FunctionType:
+        return 7
+    if t is types.MethodType:
+        return 8
+    if t in (list, tuple):
+        return 1
     if t is dict:
-        out = {}
-        memo[i] = out
-        for k, x in v.items():
-            out[_copy(k, memo)] = _copy(x, memo)
-        return out
-    if t is tuple:
-        out = tuple(_copy(x, memo) for x in v)
-        return memo.setdefault(i, out)
+        return 2
     if t is set:
-        out = set()
-        memo[i] = out
-        out.update(_copy(x, memo) for x in v)
-        return out
-    if isinstance(v, tuple):  # a namedtuple-like subclass
-        out = t.__new__(t, [_copy(x, memo) for x in v])
-        memo[i] = out
-        _copy_attrs(v, out, memo)
-        return out
-    if isinstance(v, dict):
-        out = t.__new__(t)
-        if isinstance(v, defaultdict):
-            out.default_factory = v.default_factory
-        memo[i] = out
-        for k, x in v.items():
-            dict.__setitem__(out, _copy(k, memo), _copy(x, memo))
-        _copy_attrs(v, out, memo)
-        return out
-    if isinstance(v, (list, set)):
-        out = t.__new__(t)
-        memo[i] = out
-        (list.extend if isinstance(v, list) else set.update)(out, [_copy(x, memo) for x in v])
-        _copy_attrs(v, out, memo)
-        return out
-    if t.__module__ == "numpy" or t.__module__.startswith("numpy."):
-        out = v.copy() if hasattr(v, "copy") else v
-        memo[i] = out
-        return out
-    if not hasattr(v, "__dict__") and not _slot_names(t):
-        if t is object or isinstance(v, _C_IMMUTABLE):
-            return v
-        raise _Uncopyable(t.__name__)  # a generator, an iterator: its state cannot be copied
-    out = object.__new__(t)
-    memo[i] = out
-    _copy_attrs(v, out, memo)
+        return 3
+    if issubclass(t, _ATOMIC_TYPES):
+        return 0
+    if issubclass(t, (list, tuple, dict, set)) or _slot_names(t) or hasattr(t, "__dictoffset__") and t.__dictoffset__:
+        return 4
+    if t is object:
+        return 0
+    return 5
+
+
+def _one_slot(name):
+    get = attrgetter(name)
+    return lambda o: (get(o),)
+
+
+_MISSING = object()
+
+
+def _states(seqs, dicts, sets, objs):
+    out = [tuple(s) for s in seqs]
+    out += [tuple(d) for d in dicts]
+    out += [tuple(d.values()) for d in dicts]
+    out += [frozenset(s) for s in sets]
+    for o, get in objs:
+        if get is None:
+            d = o.__dict__
+            out.append(tuple(d))
+            out.append(tuple(d.values()))
+        else:
+            try:
+                out.append(get(o))
+            except AttributeError:  # a slot not set
+                out.append(tuple(getattr(o, s, _MISSING) for s in _slot_names(type(o))))
     return out
 
 
-def _copy_attrs(v, out, memo):
-    d = getattr(v, "__dict__", None)
-    if d:
-        for k, x in d.items():
-            object.__setattr__(out, k, _copy(x, memo))
-    for s in _slot_names(type(v)):
-        try:
-            x = object.__getattribute__(v, s)
-        except AttributeError:
-            continue
-        object.__setattr__(out, s, _copy(x, memo))
+def _unchanged(watch) -> bool:
+    """Whether every object the template shares is as it was when the template was made
+    (items and attributes compared by identity first, as tuples compare them)."""
+    _, seqs, dicts, sets, objs, before = watch
+    now = _states(seqs, dicts, sets, objs)
+    if len(now) != len(before):
+        return False
+    for a, b in zip(now, before):
+        if type(a) is frozenset:
+            if a != b:
+                return False
+        elif len(a) != len(b) or not all(map(is_, a, b)):
+            return False
+    return True
