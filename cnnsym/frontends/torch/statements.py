@@ -10,6 +10,7 @@ from . import syntax as cst
 
 from ...errors import InputError
 from .consts import ConstTensor, set_item
+from . import initloops
 from .imports import find_source, submodule
 from . import requires
 from .registry import OPS
@@ -179,6 +180,8 @@ class Statements:
                 self.exec_body(orelse.body, frame)
                 return
         elif t is cst.For:
+            if self.building and self.phase == "init" and initloops.skippable(self, stmt, frame):
+                return  # a weight-initialisation loop: changes nothing the analysis reads
             it = self.iterate(self.eval(stmt.iter, frame), stmt.iter)
             broke = False
             for k, v in enumerate(it):
