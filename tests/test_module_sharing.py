@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from cnnsym import api  # noqa: E402
+from cnnsym.lint.engine import lint  # noqa: E402
 from cnnsym.frontends.torch import list_models, modcache  # noqa: E402
 
 SRC = textwrap.dedent("""\
@@ -91,13 +92,13 @@ def test_each_analysis_starts_from_the_module_level_as_run_once(tmp_path, order,
 
 def _counting_makes(monkeypatch):
     made = []
-    real = modcache._make
+    real = modcache._template
 
-    def make(it, path, dotted):
-        made.append(path)
-        return real(it, path, dotted)
+    def template(it, fs, looked):
+        made.append(fs.path)
+        return real(it, fs, looked)
 
-    monkeypatch.setattr(modcache, "_make", make)
+    monkeypatch.setattr(modcache, "_template", template)
     return made
 
 
@@ -130,10 +131,24 @@ def test_an_unchanged_module_level_runs_once(tmp_path, monkeypatch):
             """))
     made = _counting_makes(monkeypatch)
     assert list_models(path) == ["A", "B"]
-    got = [_params(api.load(f"{path}::{n}")) for n in ("A", "B", "A")]
+    got = [_params(api.load(f"{path}::{n}")) for n in ("A", "B", "A", "B")]
     # torch: A = 3*4*9 + 4 = 112, B = 3*6 + 6 = 24
-    assert got == [torch_params(path, n) for n in ("A", "B", "A")] == [112, 24, 112]
-    assert made == [os.path.abspath(path)]  # one module-level run served the listing and the three loads
+    assert got == [torch_params(path, n) for n in ("A", "B", "A", "B")] == [112, 24, 112, 24]
+    # the first load runs the module level, the second makes the template, the others are served
+    assert made == [os.path.abspath(path)]
+
+
+def test_lint_makes_the_template_from_its_listing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    path = str(tmp_path / "two.py")
+    with open(path, "w") as f:
+        f.write(SRC.replace("SEEN.append(Counted.made)", "pass").replace("SEEN.extend([0, 0])", "pass")
+                .replace('TABLE["n"] = TABLE["n"] + 1', "pass"))
+    made = _counting_makes(monkeypatch)
+    res = lint([path], select=["CNS"], input="1x3x16x16", cache=False)
+    assert res.models == 2 and not res.errors
+    assert made == [os.path.abspath(path)]  # the listing's interpreter, adopted
+    assert any(k[0] == os.path.abspath(path) for k in modcache._TEMPLATES)
 
 
 # each: construction reads module-level state, then changes it in one way; torch's fresh

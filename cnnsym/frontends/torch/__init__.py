@@ -341,7 +341,11 @@ def list_models(path) -> list:
             found = run_deep(lambda: _models(it, it.load_file(path)))
         if _HANDOVER:
             _drop_listed()
-            _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
+            # several models follow: the listing's interpreter (module level run, nothing
+            # built) becomes the file's template, each load served from it; else handed over
+            # to the one load
+            if not (len(found) >= 2 and modcache.adopt(it, path)):
+                _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
             handed = True
     finally:
         if not handed:

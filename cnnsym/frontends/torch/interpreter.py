@@ -16,7 +16,7 @@ from . import syntax as cst
 
 from ...graph import SourceLoc
 from ...symbolic import dim_symbol
-from . import modcache
+from . import imports, modcache
 from .expressions import Expressions
 from .imports import MAX_FILES
 from .scope import FileScope, Frame
@@ -107,12 +107,26 @@ class Interp(Statements, Expressions, Semantics):
         fs = self.files.get(path)
         if fs is None and not self.files:
             fs = modcache.first_load(self, path, dotted)  # the same module level, run once per process
+            if fs is None:
+                # the root's load: the directories its imports look in are recorded, for a
+                # template made from this interpreter (frontends/torch/modcache.py)
+                looked = set()
+                imports.LOOKED.append(looked)
+                try:
+                    fs = self._read(path, dotted)
+                finally:
+                    imports.LOOKED.remove(looked)
+                self.looked = looked
         if fs is None:
-            if len(self.files) >= MAX_FILES:
-                raise Stop(f"{os.path.basename(path)} not read: the analysis already read {MAX_FILES} source files")
-            fs = FileScope(self, path, dotted)
-            self.files[path] = fs
-            self.exec_module(fs)
+            fs = self._read(path, dotted)
+        return fs
+
+    def _read(self, path, dotted):
+        if len(self.files) >= MAX_FILES:
+            raise Stop(f"{os.path.basename(path)} not read: the analysis already read {MAX_FILES} source files")
+        fs = FileScope(self, path, dotted)
+        self.files[path] = fs
+        self.exec_module(fs)
         return fs
 
     def exec_module(self, fs: FileScope):

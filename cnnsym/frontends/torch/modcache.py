@@ -47,6 +47,7 @@ from .values import UserClass
 MAX_TEMPLATES = 16
 
 _TEMPLATES: "OrderedDict" = OrderedDict()  # key -> _Template, or None (not shareable: run as usual)
+_ASKED: dict = {}  # key -> fresh analyses of it that found no template
 _LOCK = threading.Lock()
 # what never changes once made (a syntax node's lazily converted body is the same for every
 # reader); a function made at run time is not among them: its closure cells are read
@@ -90,6 +91,13 @@ def first_load(it, path, dotted=""):
             t = False
         if t is False:
             _TEMPLATES.pop(key, None)
+            # a template costs a snapshot: made at the second fresh analysis of a root, when
+            # sharing may pay (lint makes one from its listing instead, see adopt)
+            n = _ASKED[key] = _ASKED.get(key, 0) + 1
+            if len(_ASKED) > 4 * MAX_TEMPLATES:
+                _ASKED.clear()
+            if n < 2:
+                return None
             t = None
             made = True
         else:
@@ -111,6 +119,31 @@ def first_load(it, path, dotted=""):
     it.builder.__dict__.update({k: _one_level(v) for k, v in t.it.builder.__dict__.items() if k != "path"})
     it.shared_from = (key, t)
     return it.files[path]
+
+
+def adopt(it, path) -> bool:
+    """Make the fresh interpreter ``it``, which has loaded ``path`` and only read it since
+    (lint's listing of a file's models), the template of ``path``: the analyses of the
+    file's models that follow are served from it. False when not made (sharing off, ``it``
+    served from a template itself, or its state not shareable)."""
+    if not enabled() or "shared_from" in it.__dict__ or it.symbolic or it.building or it.phase != "init":
+        return False
+    path = os.path.abspath(path)
+    key = (path, "", it.root, ())
+    fs = it.files.get(path)
+    if fs is None:
+        return False
+    with _LOCK:
+        if key in _TEMPLATES:
+            return False
+    t = _template(it, fs, getattr(it, "looked", None))
+    if t is None:
+        return False
+    with _LOCK:
+        _TEMPLATES[key] = t
+        while len(_TEMPLATES) > MAX_TEMPLATES:
+            _TEMPLATES.popitem(last=False)
+    return True
 
 
 def release(it):
@@ -140,20 +173,29 @@ def _make(it, path, dotted):
     """A template: a fresh interpreter like ``it`` that has loaded ``path``, and the
     snapshots of what it holds; None when that failed or cannot be shared."""
     _BUSY.append(path)
-    looked = set()
-    imports.LOOKED.append(looked)
     try:
         tmpl = type(it)(path, type(it.builder)(it.builder.path), it.symbolic)
         tmpl.root = it.root
         fs = tmpl.load_file(path, dotted)
-        # what every analysis computes first from the root's module level (the load's first
-        # step), computed once here so that no analysis changes the shared scope by it
-        tmpl.find_free_globals(fs)
     except Exception:  # noqa: BLE001 - the caller's own run reports it as it always did
         return None
     finally:
-        imports.LOOKED.remove(looked)
         _BUSY.pop()
+    return _template(tmpl, fs, getattr(tmpl, "looked", None))
+
+
+def _template(tmpl, fs, looked):
+    """``tmpl`` (a fresh interpreter that has loaded the file ``fs`` and nothing else) as a
+    template; None when it cannot be shared. ``looked``: the directories its imports
+    looked in (None: not recorded, not shareable)."""
+    if looked is None:
+        return None
+    try:
+        # what every analysis computes first from the root's module level (the load's first
+        # step), computed once here so that no analysis changes the shared scope by it
+        tmpl.find_free_globals(fs)
+    except Exception:  # noqa: BLE001 - each analysis meets it and reports it
+        return None
     b = tmpl.builder
     if b.nodes or b.initializers or b.held or b.requires or b.module_calls or b.module_types or b.module_outputs:
         return None  # module levels that made tensors: their records are the builder's own
@@ -271,12 +313,13 @@ def _snapshot(tmpl):
         keep.append(v)
         if k == 1:  # list, tuple
             seqs.append(v)
-            extend(v)
+            extend([x for x in v if kinds.get(type(x)) != 0])
             continue
         if k == 2:  # dict
             dicts.append(v)
-            extend(v.keys())
-            extend(v.values())
+            if set(map(type, v)) != _STR:  # keys that are not all strings
+                extend(v.keys())
+            extend([x for x in v.values() if kinds.get(type(x)) != 0])
             continue
         if k == 3:  # set
             sets.append(v)
@@ -318,15 +361,17 @@ def _snapshot(tmpl):
         d = getattr(v, "__dict__", None)
         if d is not None:
             objs.append((v, None))
-            extend(d.values())
+            extend([x for x in d.values() if kinds.get(type(x)) != 0])
         slots = _slot_names(t)
         if slots:
             objs.append((v, attrgetter(*slots) if len(slots) > 1 else _one_slot(slots[0])))
             for s in slots:
                 try:
-                    push(object.__getattribute__(v, s))
+                    x = object.__getattribute__(v, s)
                 except AttributeError:
-                    pass
+                    continue
+                if kinds.get(type(x)) != 0:
+                    push(x)
     objs.extend((f, _cells) for f in cellobjs)
     return (keep, seqs, dicts, sets, objs, _states(seqs, dicts, sets, objs))
 
@@ -343,7 +388,8 @@ def _cells(f):
     return tuple(c.cell_contents if _filled(c) else _MISSING for c in f.__closure__)
 
 
-_KINDS: dict = {}
+_KINDS: dict = {str: 0, int: 0, bool: 0, float: 0, type(None): 0}
+_STR = {str}
 
 
 def _kind(t):
