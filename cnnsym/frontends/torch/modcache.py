@@ -6,8 +6,11 @@ file and runs its module level, which imports (and runs) its helpers: torchvisio
 to list a file's models and once more for each model, so the same module levels ran again
 and again: a third of the module-level work of a lint of torchvision's detection files.
 
-Here the first run is kept as a template: an interpreter that has run ``load_file(root)``
-and nothing else. A later fresh analysis of the same root starts from it: the
+Here such a run is kept as a template: an interpreter that has run ``load_file(root)``
+and nothing else. Lint adopts its listing's interpreter when two or more models of the file
+follow (the listing only reads); elsewhere the template is made at the second fresh
+analysis of a root (a one-off analysis pays no snapshot). A later fresh analysis of the
+same root starts from it: the
 interpreter's own records (the files it read, the warnings said so far) are copied, the
 objects the module levels made (file scopes and their names, functions, classes, lists,
 dicts) are *shared*, not copied. Sharing is exact only while no analysis changes them, and
@@ -23,7 +26,9 @@ analysis starts from the state a fresh run would have built, whatever ran before
 
 A template is served to one analysis at a time (a second one at the same time runs its own
 module levels), only to a fresh interpreter's first load, while none of the files it read
-changed (size and modification time). Not shared: module levels that made tensors (the
+and none of the directories its imports looked in changed (size and modification time: a
+``blocks.py`` created where an import found nothing is found, as a fresh process would).
+Not shared: module levels that made tensors (the
 template's graph builder is not empty), or hold a value whose state cannot be snapshotted
 (a generator). ``CNNSYM_SHARE_MODULES=0`` turns sharing off."""
 from __future__ import annotations
