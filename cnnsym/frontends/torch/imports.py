@@ -10,9 +10,11 @@ standard library) are never read. Parsed files are cached across analyses (keyed
 size and modification time); one analysis reads at most :data:`MAX_FILES` files."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
+import threading
 from importlib.machinery import PathFinder
 
 from . import syntax
@@ -34,24 +36,39 @@ def is_modelled(module: str) -> bool:
     return top in MODELLED or top in getattr(sys, "stdlib_module_names", ())
 
 
-# directories an import lookup looked in, while a shared module level is being made
-# (frontends/torch/modcache.py stamps them: a file created there later, where an import
-# found nothing, makes the shared state stale, as a fresh process would find it)
-LOOKED: list = []
+# the directories import lookups looked in, recorded (per thread) while an interpreter's
+# first file is read: frontends/torch/modcache.py stamps them, since a file created there
+# later, where an import found nothing, makes a shared module level stale (a fresh process
+# would find it)
+_LOOKING = threading.local()
+
+
+@contextlib.contextmanager
+def recording_lookups(into: set):
+    """Within the block, this thread's import lookups add the directories they look in to
+    ``into``."""
+    prev = getattr(_LOOKING, "into", None)
+    _LOOKING.into = into
+    try:
+        yield into
+    finally:
+        _LOOKING.into = prev
 
 
 def _looked(d):
-    if LOOKED:
-        LOOKED[-1].add(d)
+    into = getattr(_LOOKING, "into", None)
+    if into is not None:
+        into.add(d)
 
 
 def _file_or_package(base, parts):
     """base/a/b.py, or base/a/b/__init__.py (a package), or the directory of a namespace
     package; None when none exists."""
     c = os.path.join(base, *parts)
-    if LOOKED:
-        _looked(os.path.dirname(c))
-        _looked(c)
+    into = getattr(_LOOKING, "into", None)
+    if into is not None:
+        into.add(os.path.dirname(c))
+        into.add(c)
     if os.path.isfile(c + ".py"):
         return c + ".py"
     init = os.path.join(c, "__init__.py")

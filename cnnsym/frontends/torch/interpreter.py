@@ -110,12 +110,8 @@ class Interp(Statements, Expressions, Semantics):
             if fs is None:
                 # the root's load: the directories its imports look in are recorded, for a
                 # template made from this interpreter (frontends/torch/modcache.py)
-                looked = set()
-                imports.LOOKED.append(looked)
-                try:
+                with imports.recording_lookups(set()) as looked:
                     fs = self._read(path, dotted)
-                finally:
-                    imports.LOOKED.remove(looked)
                 self.looked = looked
         if fs is None:
             fs = self._read(path, dotted)
