@@ -143,3 +143,56 @@ def test_an_attribute_a_layer_may_lack_keeps_the_loop(tmp_path, monkeypatch):
     assert said == [False]
     with pytest.raises(AttributeError):
         run_file(path, "initloop_emb").Net()
+
+
+# loops torch fails on (review of 091232e): each must run, so that the analysis says what
+# running it says (not followed, the report incomplete), as with no loop skipped at all
+@pytest.mark.parametrize("body", [
+    # a convolution without bias: None has no .data
+    """\
+    self.c2 = nn.Conv2d(3, 3, 1, bias=False)
+    for m in self.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.bias.data, 0)
+    """,
+    # a name read where no path assigned it yet (the Linear comes after the convolution)
+    """\
+    for m in self.modules():
+        if isinstance(m, nn.Linear):
+            s = 1.0 / m.in_features
+        elif isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, std=s)
+    """,
+    # a Conv1d's kernel_size has one item
+    """\
+    self.c1 = nn.Conv1d(3, 3, 1)
+    for m in self.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+            n = m.kernel_size[1] * m.out_channels
+    """,
+])
+def test_a_loop_torch_fails_on_runs(tmp_path, monkeypatch, body):
+    path = _write(tmp_path, body)
+    with pytest.raises((AttributeError, NameError, IndexError)):
+        run_file(path, "initloop_fails").Net()
+    said = _spy(monkeypatch)
+    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert said == [False]
+    monkeypatch.setattr(initloops, "skippable", lambda *a: False)
+    off = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert on.to_json() == off.to_json()
+    assert not on.complete
+
+
+def test_the_files_own_isinstance_keeps_the_loop(tmp_path, monkeypatch):
+    path = _write(tmp_path, INIT_LOOPS)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("class Net", "def isinstance(m, c):\n    raise ValueError(m)\n\n\nclass Net"))
+    with pytest.raises(ValueError):
+        run_file(path, "initloop_isinstance").Net()
+    said = _spy(monkeypatch)
+    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert said == [False, True]
+    assert not on.complete

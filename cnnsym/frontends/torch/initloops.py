@@ -66,13 +66,14 @@ class _Shape:
     """What a loop needs checked where it runs: its receiver, the class expressions of its
     isinstance tests, the functions it calls, the names it assigns."""
 
-    __slots__ = ("receiver", "method", "classes", "callees", "assigned", "var")
+    __slots__ = ("receiver", "method", "classes", "callees", "assigned", "var", "defined")
 
     def __init__(self, receiver, method, var):
         self.receiver, self.method, self.var = receiver, method, var
         self.classes: list = []  # (expression, attributes read under it)
         self.callees: list = []  # expressions: torch.nn.init functions, math functions
         self.assigned: set = {var}
+        self.defined: set = {var}  # names assigned before here on every path (a read of another raises)
 
 
 class _No(Exception):
@@ -98,23 +99,59 @@ def skippable(it, stmt, frame) -> bool:
     if not unread:
         return False
     try:
+        if shape.classes and _bound(frame, "isinstance"):
+            return False  # the file's own isinstance: its calls are what the loop does
         recv = _value(it, shape.receiver, frame)
         if not isinstance(recv, Module) or _overrides(recv, shape.method):
             return False
+        deref = False
         for expr, attrs in shape.classes:
             cls = _value(it, expr, frame)
             classes = cls if isinstance(cls, tuple) else (cls,)
             for c in classes:
                 known = _LAYER_ATTRS.get(c.name) if isinstance(c, TorchClass) else None
-                if known is None or not all(a in _ALWAYS or a in known for a in attrs):
+                if known is None or not all(_has(c.name, known, a) for a in attrs):
                     return False
+                deref = deref or "weight!" in attrs
         for expr in shape.callees:
             f = _value(it, expr, frame)
             if not isinstance(f, Builtin) or not (f.name.startswith("torch.nn.init.") or f.name.startswith("math.")):
                 return False
     except _No:
         return False
-    return True
+    # a layer of the file's own class derived from a torch layer may have set its weight to None
+    return not deref or not _own_layers(recv)
+
+
+def _own_layers(root) -> bool:
+    seen, todo = set(), [root]
+    while todo:
+        m = todo.pop()
+        if not isinstance(m, Module) or id(m) in seen:
+            continue
+        seen.add(id(m))
+        if m.cls is not None and m.kind in _LAYER_ATTRS:
+            return True
+        todo.extend(m.modules.values())
+    return False
+
+
+def _has(cname, known, a) -> bool:
+    """Whether every ``cname`` layer has what the loop reads of it: an attribute, ``a[i]``
+    an item of a size tuple, ``a!`` weight or bias used as a tensor (never: either may be None)."""
+    if a.endswith("!"):  # weight as a tensor: a Parameter of every convolution and linear layer
+        return a == "weight!" and (cname.startswith("Conv") or cname == "Linear")
+    if a.endswith("]"):
+        name, i = a[:-1].split("[")
+        try:
+            i = int(i, 0)
+        except ValueError:
+            return False
+        if name == "normalized_shape":
+            return i == 0 and name in known
+        dims = int(cname[-2]) if cname[-2:-1].isdigit() and cname.endswith("d") else 0
+        return name in ("kernel_size", "stride", "dilation") and name in known and i < dims
+    return a in _ALWAYS or a in known
 
 
 def _value(it, expr, frame):
@@ -140,6 +177,15 @@ def _value(it, expr, frame):
     return v
 
 
+def _bound(frame, name) -> bool:
+    f = frame
+    while f is not None:
+        if name in f.locals:
+            return True
+        f = f.parent
+    return name in frame.scope.globals
+
+
 def _overrides(m, method) -> bool:
     cls = m.cls
     return cls is not None and any(isinstance(c, UserClass) and method in c.ns for c in cls.mro())
@@ -163,6 +209,14 @@ def _chain(e) -> bool:
 
 def _block(body, shape, guard):
     stmts = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else body
+    outer = set(shape.defined)
+    try:
+        _stmts(stmts, shape, guard)
+    finally:
+        shape.defined = outer  # a name assigned in a branch is not assigned after it
+
+
+def _stmts(stmts, shape, guard):
     for s in stmts:
         if isinstance(s, cst.If):
             _if(s, shape, guard)
@@ -196,7 +250,7 @@ def _test(t, shape, guard):
         _names_not_assigned(cls, shape)
         attrs = []
         shape.classes.append((cls, attrs))
-        return attrs
+        return attrs, frozenset()
     if isinstance(t, cst.Comparison):
         if len(t.comparisons) != 1 or type(t.comparisons[0].operator).__name__ not in ("Is", "IsNot"):
             raise _No
@@ -204,6 +258,8 @@ def _test(t, shape, guard):
         if not (isinstance(right, cst.Name) and right.value == "None"):
             raise _No
         _read(t.left, shape, guard)
+        if type(t.comparisons[0].operator).__name__ == "IsNot" and _is_var(t.left.value, shape):
+            return guard[0], guard[1] | {t.left.attr.value}  # m.bias is not None and ...
         return guard
     if isinstance(t, cst.BooleanOperation):
         left = _test(t.left, shape, guard)
@@ -237,6 +293,7 @@ def _small(s, shape, guard):
             raise _No
         _value_expr(s.value, shape, guard)
         shape.assigned.add(name)
+        shape.defined.add(name)
         return
     raise _No
 
@@ -245,8 +302,8 @@ def _value_expr(e, shape, guard):
     if isinstance(e, _NUMBERS) or isinstance(e, cst.SimpleString):
         return
     if isinstance(e, cst.Name):
-        if e.value in shape.assigned and e.value != shape.var:
-            return  # a number the loop computed
+        if e.value in shape.defined and e.value != shape.var:
+            return  # a number the loop computed before, on every path here
         raise _No
     if isinstance(e, cst.UnaryOperation) and type(e.operator).__name__ in ("Minus", "Plus"):
         _value_expr(e.expression, shape, guard)
@@ -265,19 +322,27 @@ def _value_expr(e, shape, guard):
         return
     if isinstance(e, cst.Subscript) and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index) \
             and isinstance(e.slice[0].slice.value, cst.Integer):
-        _read(e.value, shape, guard)  # m.kernel_size[0]
+        _read(e.value, shape, guard, e.slice[0].slice.value.value)  # m.kernel_size[0]
         return
     _read(e, shape, guard)
 
 
-def _read(e, shape, guard):
-    """``m.attr`` or ``m.weight.data`` / ``m.bias.data``, under an isinstance guard."""
+def _read(e, shape, guard, index=None):
+    """``m.attr``, ``m.attr[index]`` or ``m.weight.data`` / ``m.bias.data``, under an
+    isinstance guard (``guard``: its attribute list, and the attributes tested not None)."""
+    deref = index is not None
     if isinstance(e, cst.Attribute) and e.attr.value == "data" and isinstance(e.value, cst.Attribute) \
             and e.value.attr.value in _ALWAYS:
-        e = e.value
+        e, deref = e.value, True
     if guard is None or not isinstance(e, cst.Attribute) or not _is_var(e.value, shape):
         raise _No
-    guard.append(e.attr.value)
+    attrs, not_none = guard
+    name = e.attr.value
+    if name in _ALWAYS and deref and name not in not_none:
+        name += "!"  # weight or bias used as a tensor where it may be None
+    elif index is not None and name not in _ALWAYS:
+        name = f"{name}[{index}]"
+    attrs.append(name)
 
 
 def _is_var(e, shape) -> bool:
