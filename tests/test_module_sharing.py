@@ -201,3 +201,22 @@ def test_sharing_off_gives_the_same(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
     on = [_params(api.load(f"{path}::{n}")) for n in ("Counted", "Other", "Counted")]
     assert on == off == [242, 168, 242]
+
+
+def test_a_package_created_where_an_import_found_nothing_is_found(tmp_path, monkeypatch):
+    # review of ffdaa6b: `from mypkg.blocks import make` looked in src/mypkg/ (missing);
+    # creating src/mypkg/blocks.py changes src/, the nearest directory that existed
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    (tmp_path / "src").mkdir()
+    path = tmp_path / "model.py"
+    path.write_text("import torch.nn as nn\nfrom mypkg.blocks import make\n\n\nclass Net(nn.Module):\n"
+                    "    def __init__(self):\n        super().__init__()\n        self.b = make()\n\n"
+                    "    def forward(self, x):\n        return self.b(x)\n")
+    before = [api.load(f"{path}::Net", input="2x3") for _ in range(3)]  # the template made at the second
+    assert [_params(g) for g in before] == [0, 0, 0]
+    (tmp_path / "src" / "mypkg").mkdir()
+    (tmp_path / "src" / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "src" / "mypkg" / "blocks.py").write_text(
+        "import torch.nn as nn\n\n\ndef make():\n    return nn.Linear(3, 8)\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    assert _params(api.load(f"{path}::Net", input="2x3")) == torch_params(str(path), "Net") == 3 * 8 + 8

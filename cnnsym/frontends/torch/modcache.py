@@ -210,7 +210,18 @@ def _template(tmpl, fs, looked):
         return None
     # the files read, and the directories their imports looked in (a file created there
     # later may be what an import finds then)
-    return _Template(stamps(list(tmpl.files) + sorted(d for d in looked if os.path.isdir(d))), tmpl, watch)
+    return _Template(stamps(list(tmpl.files) + sorted({_existing(d) for d in looked} - {None})), tmpl, watch)
+
+
+def _existing(d):
+    """``d``, or where it is missing the nearest directory above it that exists: making
+    what is missing (``src/pkg/`` for ``src/pkg/blocks.py``) changes that one."""
+    while not os.path.isdir(d):
+        up = os.path.dirname(d)
+        if up == d:
+            return None
+        d = up
+    return d
 
 
 def stamps(files):
