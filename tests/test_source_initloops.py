@@ -196,3 +196,44 @@ def test_the_files_own_isinstance_keeps_the_loop(tmp_path, monkeypatch):
     on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
     assert said == [False, True]
     assert not on.complete
+
+
+def test_a_layer_subclass_answering_a_read_itself_keeps_the_loop(tmp_path, monkeypatch):
+    # in_features is the file's own property: reading it runs the file's code (here it logs,
+    # and the log sizes the head); skipped, the report said complete with torch's count off
+    body = """\
+    self.own = OwnLinear(3, 4)
+    for m in self.modules():
+        if isinstance(m, nn.Linear):
+            r = 1.0 / m.in_features
+            nn.init.uniform_(m.weight, -r, r)
+    self.head = nn.Linear(4, len(LOG) + 1)
+    """
+    path = _write(tmp_path, body)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("class Net", """LOG = []
+
+
+class OwnLinear(nn.Linear):
+    @property
+    def in_features(self):
+        LOG.append(1)
+        return self._in
+
+    @in_features.setter
+    def in_features(self, v):
+        self._in = v
+
+
+class Net"""))
+    said = _spy(monkeypatch)
+    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert said == [False]
+    monkeypatch.setattr(initloops, "skippable", lambda *a: False)
+    off = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert on.to_json() == off.to_json()
+    # torch: the loop read OwnLinear's in_features once, the head is 4 -> 2
+    assert _params(path) == 330 + 16 + 10
+    assert not on.complete or on.totals["params.trainable"] == _params(path)

@@ -104,7 +104,7 @@ def skippable(it, stmt, frame) -> bool:
         recv = _value(it, shape.receiver, frame)
         if not isinstance(recv, Module) or _overrides(recv, shape.method):
             return False
-        deref = False
+        deref, read = False, set()
         for expr, attrs in shape.classes:
             cls = _value(it, expr, frame)
             classes = cls if isinstance(cls, tuple) else (cls,)
@@ -113,25 +113,30 @@ def skippable(it, stmt, frame) -> bool:
                 if known is None or not all(_has(c.name, known, a) for a in attrs):
                     return False
                 deref = deref or "weight!" in attrs
+                read.update(a.rstrip("!").split("[")[0] for a in attrs)
         for expr in shape.callees:
             f = _value(it, expr, frame)
             if not isinstance(f, Builtin) or not (f.name.startswith("torch.nn.init.") or f.name.startswith("math.")):
                 return False
     except _No:
         return False
-    # a layer of the file's own class derived from a torch layer may have set its weight to None
-    return not deref or not _own_layers(recv)
+    return not read or not _own_layers(recv, read, deref)
 
 
-def _own_layers(root) -> bool:
+def _own_layers(root, read, deref) -> bool:
+    """Whether a layer of the file's own class derived from a torch layer may answer a read
+    differently: its class defines one of the attributes read (a property) or __getattr__,
+    or (``deref``) its weight is used as a tensor (the class may have set it to None)."""
     seen, todo = set(), [root]
+    names = set(read) | {"__getattr__", "__getattribute__"}
     while todo:
         m = todo.pop()
         if not isinstance(m, Module) or id(m) in seen:
             continue
         seen.add(id(m))
         if m.cls is not None and m.kind in _LAYER_ATTRS:
-            return True
+            if deref or any(isinstance(c, UserClass) and not names.isdisjoint(c.ns) for c in m.cls.mro()):
+                return True
         todo.extend(m.modules.values())
     return False
 
