@@ -220,3 +220,20 @@ def test_a_package_created_where_an_import_found_nothing_is_found(tmp_path, monk
         "import torch.nn as nn\n\n\ndef make():\n    return nn.Linear(3, 8)\n")
     monkeypatch.syspath_prepend(str(tmp_path / "src"))
     assert _params(api.load(f"{path}::Net", input="2x3")) == torch_params(str(path), "Net") == 3 * 8 + 8
+
+
+@pytest.mark.parametrize("where", ["_snapshot", "_unchanged"])
+def test_a_failing_snapshot_or_comparison_leaves_the_analysis_as_a_fresh_one(tmp_path, monkeypatch, where):
+    # review of ffdaa6b: an error there (another thread importing while sys.modules is read)
+    # escaped into the analysis; now the template is not made, or dropped
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    path = str(tmp_path / "shared_state.py")
+    with open(path, "w") as f:
+        f.write(SRC)
+
+    def fail(*a):
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(modcache, where, fail)
+    assert [_params(api.load(f"{path}::{n}")) for n in ("Counted", "Other", "Counted")] == [242, 168, 242]
+    assert not any(k[0] == os.path.abspath(path) and t is not None for k, t in modcache._TEMPLATES.items())

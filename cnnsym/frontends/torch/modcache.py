@@ -158,7 +158,10 @@ def release(it):
     if held is None:
         return
     key, t = held
-    same = _unchanged(t.watch)
+    try:
+        same = _unchanged(t.watch)
+    except Exception:  # noqa: BLE001 - not known unchanged: dropped (the analysis' own result stands)
+        same = False
     with _LOCK:
         t.in_use = False
         if not same and _TEMPLATES.get(key) is t:
@@ -206,7 +209,7 @@ def _template(tmpl, fs, looked):
         return None  # module levels that made tensors: their records are the builder's own
     try:
         watch = _snapshot(tmpl)
-    except _Unverifiable:
+    except Exception:  # noqa: BLE001 - _Unverifiable, or anything unforeseen: not shared
         return None
     # the files read, and the directories their imports looked in (a file created there
     # later may be what an import finds then)
@@ -256,7 +259,7 @@ class _Unverifiable(Exception):
 def _collect_static():
     """Objects defined at the top level of the loaded cnnsym modules (and one level into
     their containers and classes): the frontend's own tables, never snapshotted."""
-    names = {n for n in sys.modules if n == "cnnsym" or n.startswith("cnnsym.")}
+    names = {n for n in list(sys.modules) if n == "cnnsym" or n.startswith("cnnsym.")}  # (threads import)
     if names <= _STATIC_FOR:
         return
     for n in names - _STATIC_FOR:
