@@ -237,3 +237,19 @@ class Net"""))
     # torch: the loop read OwnLinear's in_features once, the head is 4 -> 2
     assert _params(path) == 330 + 16 + 10
     assert not on.complete or on.totals["params.trainable"] == _params(path)
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
+def test_a_loop_dividing_by_a_size_of_zero_runs(tmp_path, monkeypatch):
+    # review of 091232e: 1.0 / m.out_features of a Linear(8, 0) raises in torch; skipped, the
+    # report said complete
+    path = _write(tmp_path, "        self.fc = nn.Linear(width, 0)\n" + INIT_LOOPS)
+    with pytest.raises(ZeroDivisionError):
+        run_file(path, "initloop_zero").Net()
+    said = _spy(monkeypatch)
+    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert said[0] is False
+    monkeypatch.setattr(initloops, "skippable", lambda *a: False)
+    off = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert on.to_json() == off.to_json()
+    assert not on.complete

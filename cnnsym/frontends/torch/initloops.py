@@ -29,7 +29,13 @@ when it provably changes nothing the analysis reads and reads nothing that may b
   ``and``/``or``/``not`` of those; every attribute of ``m`` read (weight, bias, their
   ``.data``, and the layer's sizes: ``out_features``, ``kernel_size``, ...) is read under an
   ``isinstance`` test of classes that all have it;
-- the other values are numbers, names the loop assigned, arithmetic and ``math`` functions.
+- the other values are numbers, names the loop assigned before on every path, arithmetic
+  and ``math`` functions; ``.data`` or an item of weight/bias only where it cannot be None
+  (a conv/linear weight, or under ``m.bias is not None``), an item of a size tuple only
+  within its length;
+- where it runs: ``isinstance`` is the builtin, no layer of the file's own class derived from
+  a torch layer defines an attribute read (or ``__getattr__``) or has its weight used as a
+  tensor, and a loop that divides or calls math reads no size of 0 or below.
 
 What is skipped could only have said something when a size is symbolic (``math.sqrt`` of a
 symbolic width is not followed): a warning about code that changes no shape and no count,
@@ -66,7 +72,7 @@ class _Shape:
     """What a loop needs checked where it runs: its receiver, the class expressions of its
     isinstance tests, the functions it calls, the names it assigns."""
 
-    __slots__ = ("receiver", "method", "classes", "callees", "assigned", "var", "defined")
+    __slots__ = ("receiver", "method", "classes", "callees", "assigned", "var", "defined", "partial")
 
     def __init__(self, receiver, method, var):
         self.receiver, self.method, self.var = receiver, method, var
@@ -74,6 +80,7 @@ class _Shape:
         self.callees: list = []  # expressions: torch.nn.init functions, math functions
         self.assigned: set = {var}
         self.defined: set = {var}  # names assigned before here on every path (a read of another raises)
+        self.partial = False  # divides or calls math: a size of 0 (or below) raises there
 
 
 class _No(Exception):
@@ -120,13 +127,15 @@ def skippable(it, stmt, frame) -> bool:
                 return False
     except _No:
         return False
-    return not read or not _own_layers(recv, read, deref)
+    return not read or not _own_layers(recv, read, deref, shape.partial)
 
 
-def _own_layers(root, read, deref) -> bool:
+def _own_layers(root, read, deref, partial=False) -> bool:
     """Whether a layer of the file's own class derived from a torch layer may answer a read
     differently: its class defines one of the attributes read (a property) or __getattr__,
-    or (``deref``) its weight is used as a tensor (the class may have set it to None)."""
+    or (``deref``) its weight is used as a tensor (the class may have set it to None); or
+    (``partial``: the loop divides or calls math) a layer's size read is 0 or below
+    (``1.0 / m.out_features`` of a Linear(8, 0) raises)."""
     seen, todo = set(), [root]
     names = set(read) | {"__getattr__", "__getattribute__"}
     while todo:
@@ -134,6 +143,8 @@ def _own_layers(root, read, deref) -> bool:
         if not isinstance(m, Module) or id(m) in seen:
             continue
         seen.add(id(m))
+        if partial and m.kind in _LAYER_ATTRS and any(_not_positive(m.cfg.get(a)) for a in read):
+            return True
         if m.cls is not None and m.kind in _LAYER_ATTRS:
             if deref or any(isinstance(c, UserClass) and not names.isdisjoint(c.ns) for c in m.cls.mro()):
                 return True
@@ -157,6 +168,14 @@ def _has(cname, known, a) -> bool:
         dims = int(cname[-2]) if cname[-2:-1].isdigit() and cname.endswith("d") else 0
         return name in ("kernel_size", "stride", "dilation") and name in known and i < dims
     return a in _ALWAYS or a in known
+
+
+def _not_positive(v) -> bool:
+    if isinstance(v, (tuple, list)):
+        return any(_not_positive(x) for x in v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return bool(getattr(v, "is_nonpositive", False))  # a symbolic size known 0 or below
+    return v <= 0
 
 
 def _value(it, expr, frame):
@@ -314,12 +333,14 @@ def _value_expr(e, shape, guard):
         _value_expr(e.expression, shape, guard)
         return
     if isinstance(e, cst.BinaryOperation) and type(e.operator).__name__ in _OPS:
+        shape.partial = shape.partial or type(e.operator).__name__ in ("Divide", "FloorDivide", "Modulo", "Power")
         _value_expr(e.left, shape, guard)
         _value_expr(e.right, shape, guard)
         return
     if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and isinstance(e.func.value, cst.Name) \
             and e.func.value.value == "math" and "math" not in shape.assigned:
         shape.callees.append(e.func)  # checked where it runs: math's own function
+        shape.partial = True
         for a in e.args:
             if a.star or a.keyword:
                 raise _No
