@@ -541,12 +541,15 @@ class Semantics:
         loc = frame.locals
         args = list(args)
         kwargs = dict(kwargs)
+        made = f.defaults or _NO_DEFAULTS  # made when the function was defined (cache={})
         for i, prm in enumerate(positional):
             n = prm.name.value
             if i < len(args):
                 loc[n] = args[i]
             elif n in kwargs:
                 loc[n] = kwargs.pop(n)
+            elif n in made:
+                loc[n] = made[n]
             elif prm.default is not None:
                 loc[n] = self.eval(prm.default, Frame(f.scope, f.closure))
             else:
@@ -560,6 +563,8 @@ class Semantics:
             n = prm.name.value
             if n in kwargs:
                 loc[n] = kwargs.pop(n)
+            elif n in made:
+                loc[n] = made[n]
             elif prm.default is not None:
                 loc[n] = self.eval(prm.default, Frame(f.scope, f.closure))
             else:
@@ -573,6 +578,9 @@ class Semantics:
                 if n in self.symbolic and isinstance(loc[n], int) and not isinstance(loc[n], bool):
                     self.symbol_defaults.setdefault(n, loc[n])
                     loc[n] = dim_symbol(n)
+
+
+_NO_DEFAULTS: dict = {}
 
 
 def _raise(e):

@@ -323,8 +323,25 @@ class Statements:
             elif dn == "property":
                 kind = "property"
         f = UserFunction(node, frame.scope, frame if frame.func is not None else None, owner, kind)
+        self.mutable_defaults(f, node.params, frame)
         frame.locals[node.name.value] = f = self.decorate(node, f, frame)
         return f
+
+    def mutable_defaults(self, f, params, frame):
+        """A default that is a list, dict or set display of constants (``cache={}``) is made
+        once, when the function is defined, as Python makes it: what one call puts in it the
+        next call sees. (Other defaults give the same value made at each call.)"""
+        for prm in (*params.posonly_params, *params.params, *params.kwonly_params):
+            d = prm.default
+            if d is None or not isinstance(d, (cst.Dict, cst.List, cst.Set)) or not _constant_display(d):
+                continue
+            try:
+                v = self.eval(d, frame)
+            except Stop:
+                continue
+            if f.defaults is None:
+                f.defaults = {}
+            f.defaults[prm.name.value] = v
 
     def decorate(self, node, obj, frame):
         """Decorators written in the project or a library read as source are applied (a
@@ -471,6 +488,15 @@ class Statements:
         else:
             raise Stop(f"cannot assign to {t.__name__}")
 
+
+
+def _constant_display(d) -> bool:
+    """A list, dict or set display whose items are numbers, strings, None, True or False."""
+    items = [x for e in d.elements for x in ((e.key, e.value) if isinstance(e, cst.DictElement) else (e.value,))] \
+        if all(isinstance(e, (cst.Element, cst.DictElement)) for e in d.elements) else None
+    return items is not None and all(
+        isinstance(x, (cst.Integer, cst.Float, cst.SimpleString)) or
+        (isinstance(x, cst.Name) and x.value in ("None", "True", "False")) for x in items)
 
 
 def _dotted(n) -> str:

@@ -164,7 +164,7 @@ class TensorCtor:
 
 
 class UserFunction:
-    __slots__ = ("node", "scope", "closure", "owner", "name", "kind")
+    __slots__ = ("node", "scope", "closure", "owner", "name", "kind", "defaults")
 
     def __init__(self, node, scope, closure=None, owner=None, kind="function"):
         self.node = node
@@ -173,6 +173,10 @@ class UserFunction:
         self.owner = owner  # UserClass whose body defined it (for super())
         self.name = getattr(getattr(node, "name", None), "value", "<lambda>")
         self.kind = kind  # function | staticmethod | classmethod | property
+        # parameter -> its default made when the function was defined, as Python makes it
+        # (one object for every call: `def f(x, cache={})`); other defaults are evaluated
+        # at each call that needs them
+        self.defaults = None
 
     def __repr__(self):
         return f"<function {self.name}>"
