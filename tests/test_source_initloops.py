@@ -67,6 +67,25 @@ def _spy(monkeypatch):
     return said
 
 
+def _with_and_without_skipping(path, monkeypatch):
+    """(the skip decisions, the report with loops skipped where allowed), after checking that
+    report equals the one with no loop skipped."""
+    said = _spy(monkeypatch)
+    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    monkeypatch.setattr(initloops, "skippable", lambda *a: False)
+    off = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    assert on.to_json() == off.to_json()
+    return said, on
+
+
+def _before_class(path, text):
+    """``text`` inserted before the file's class Net."""
+    with open(path) as f:
+        src = f.read()
+    with open(path, "w") as f:
+        f.write(src.replace("class Net", text + "class Net"))
+
+
 def _params(path):
     return sum(p.numel() for p in run_file(path, "initloop_net").Net().parameters())
 
@@ -175,21 +194,14 @@ def test_a_loop_torch_fails_on_runs(tmp_path, monkeypatch, body):
     path = _write(tmp_path, body)
     with pytest.raises((AttributeError, NameError, IndexError)):
         run_file(path, "initloop_fails").Net()
-    said = _spy(monkeypatch)
-    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+    said, on = _with_and_without_skipping(path, monkeypatch)
     assert said == [False]
-    monkeypatch.setattr(initloops, "skippable", lambda *a: False)
-    off = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
-    assert on.to_json() == off.to_json()
     assert not on.complete
 
 
 def test_the_files_own_isinstance_keeps_the_loop(tmp_path, monkeypatch):
     path = _write(tmp_path, INIT_LOOPS)
-    with open(path) as f:
-        text = f.read()
-    with open(path, "w") as f:
-        f.write(text.replace("class Net", "def isinstance(m, c):\n    raise ValueError(m)\n\n\nclass Net"))
+    _before_class(path, "def isinstance(m, c):\n    raise ValueError(m)\n\n\n")
     with pytest.raises(ValueError):
         run_file(path, "initloop_isinstance").Net()
     said = _spy(monkeypatch)
@@ -210,10 +222,7 @@ def test_a_layer_subclass_answering_a_read_itself_keeps_the_loop(tmp_path, monke
     self.head = nn.Linear(4, len(LOG) + 1)
     """
     path = _write(tmp_path, body)
-    with open(path) as f:
-        text = f.read()
-    with open(path, "w") as f:
-        f.write(text.replace("class Net", """LOG = []
+    _before_class(path, """LOG = []
 
 
 class OwnLinear(nn.Linear):
@@ -227,13 +236,9 @@ class OwnLinear(nn.Linear):
         self._in = v
 
 
-class Net"""))
-    said = _spy(monkeypatch)
-    on = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
+""")
+    said, on = _with_and_without_skipping(path, monkeypatch)
     assert said == [False]
-    monkeypatch.setattr(initloops, "skippable", lambda *a: False)
-    off = cnnsym.analyze(f"{path}::Net", input="1x3x16x16")
-    assert on.to_json() == off.to_json()
     # torch: the loop read OwnLinear's in_features once, the head is 4 -> 2
     assert _params(path) == 330 + 16 + 10
     assert not on.complete or on.totals["params.trainable"] == _params(path)
