@@ -15,7 +15,7 @@ from .errors import InputError, ShapeError, BindingError
 from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision, req_dim
 from .ops import UNKNOWN_OPERAND, lookup, numel
 from .receptive import RF, DeferredRF, join
-from .report import (Constraint, InitializerInfo, LazyMap, NodeResult, Problem, Report, TensorInfo,  # noqa: F401
+from .report import (Constraint, DeferredDomainReport, InitializerInfo, LazyMap, NodeResult, Problem, Report, TensorInfo,  # noqa: F401
                      evaluate, peak_tensors)
 from .parse import parse_dims  # noqa: F401 (public here too)
 from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
@@ -371,7 +371,10 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     draft = SimpleNamespace(path=graph.path, symbols=symbols, spatial_symbols=spatial, constraints=constraints,
                             symbol_defaults=dict(graph.symbol_defaults), valid_ranges={}, smallest_input=None,
                             bindings={}, binding_notes=[], errors=errors, tensors=tensors, steps=steps)
-    dom.solve(draft, graph, bindings or {}, strict=strict_bindings)
+    dom.solve(draft, graph, bindings or {}, strict=strict_bindings, lazy=lazy)
+    scan = draft.smallest_input if isinstance(draft.smallest_input, dom.Deferred) else None
+    if scan is not None:  # lazy: the domain scans run when either field is first read
+        draft.valid_ranges = LazyMap(lambda: scan()[1])
     tail = (results, counted, pbytes, SimpleNamespace(tensors=tensors, steps=steps),
             None if draft.bindings is None else dict(draft.bindings))
     if lazy:
@@ -386,14 +389,16 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
         warnings = deferred.warnings(warnings)
     else:
         totals, values = _totals(*tail)
-    report = Report(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
+    report = (Report if scan is None else DeferredDomainReport)(graph.path, graph.kind, symbols, [g.name for g in graph.inputs], list(graph.outputs),
                     tensors, results, totals, constraints, valid_ranges=draft.valid_ranges,
                     smallest_input=draft.smallest_input, bindings=draft.bindings, binding_notes=draft.binding_notes,
                     values=values, unaccounted=unacc, warnings=warnings, errors=errors, problems=problems,
                     spatial_symbols=spatial, symbol_defaults=dict(graph.symbol_defaults), opset=graph.opset,
                     initializers=inits, steps=steps, not_followed=list(getattr(graph, "not_followed", ())))
     # the module tree (cnnsym/modules.py)
-    return replace(report, modules=_modules.LazyTree(graph, report) if lazy_modules else _modules.build(graph, report))
+    more = {} if scan is None else {"smallest_input": scan}  # (replace would read the field: the scan)
+    return replace(report, modules=_modules.LazyTree(graph, report) if lazy_modules else _modules.build(graph, report),
+                   **more)
 
 
 def _totals(results, counted, pbytes, live, bindings):

@@ -376,12 +376,35 @@ def _divisors_of_constants(report):
     return out
 
 
-def solve(report, graph, user: dict, strict: bool = True):
-    unknown = [k for k in user if k not in report.symbols]
-    if unknown:
-        raise InputError(report.path, f"--bind: {', '.join(unknown)} not a symbol of this model (symbols: {', '.join(report.symbols) or 'none'})")
-    base, notes = default_bindings(report, graph)
-    bindings = {**base, **user}
+
+class Deferred:
+    """A scan left for later (``solve(lazy=True)``): called once, its result kept."""
+
+    __slots__ = ("_args", "_done")
+
+    def __init__(self, *args):
+        self._args, self._done = args, None
+
+    def __call__(self):
+        if self._done is None:
+            f, *a = self._args
+            self._done, self._args = f(*a), None
+        return self._done
+
+
+def _scanned(constraints, symbols, spatial_symbols, bindings):
+    """(smallest_input, valid_ranges) as :func:`solve` computes them at ``bindings``."""
+    from types import SimpleNamespace
+
+    draft = SimpleNamespace(constraints=constraints, symbols=symbols, spatial_symbols=spatial_symbols,
+                            smallest_input=None, valid_ranges={})
+    _scan(draft, bindings)
+    return draft.smallest_input, draft.valid_ranges
+
+
+def _scan(report, bindings):
+    """Fill ``report.smallest_input`` and ``report.valid_ranges`` (scans at ``bindings``);
+    returns the vectorised test of every constraint (None: no constraint has a symbol)."""
     syms, ok = _lambdified(report)
     names = [s.name for s in syms]
     spatial = [n for n in report.symbols if n in report.spatial_symbols]  # symbol order: a set's varies per process
@@ -405,6 +428,27 @@ def solve(report, graph, user: dict, strict: bool = True):
             vals[n] = np.arange(1, LIMIT + 1)
             report.valid_ranges[n] = describe(ok(**vals))
             report.valid_ranges[n]["others"] = {m: ref[m] for m in names if m != n}
+    return ok
+
+def solve(report, graph, user: dict, strict: bool = True, lazy: bool = False):
+    """Fill ``report``'s bindings (and notes), its smallest valid input and each symbol's
+    valid range. ``lazy`` (lint, issue 12): where the bindings hold, the two scans decide
+    nothing else, and both fields are set to one :class:`Deferred` that makes them when
+    called (the analysis gives the Report fields that call it on first read)."""
+    unknown = [k for k in user if k not in report.symbols]
+    if unknown:
+        raise InputError(report.path, f"--bind: {', '.join(unknown)} not a symbol of this model (symbols: {', '.join(report.symbols) or 'none'})")
+    base, notes = default_bindings(report, graph)
+    bindings = {**base, **user}
+    if lazy and not violated(report, bindings):
+        # what the eager path below ends with when nothing is violated: these bindings and
+        # notes; the scans read only the constraints and these bindings
+        report.bindings, report.binding_notes = bindings, notes
+        report.smallest_input = report.valid_ranges = Deferred(_scanned, report.constraints, report.symbols,
+                                                               report.spatial_symbols, dict(bindings))
+        return
+    ok = _scan(report, bindings)
+    names = sorted({s.name for c in report.constraints for s in c.rel.free_symbols})
     bad = violated(report, bindings)
     if bad and report.smallest_input:
         # spatial sizes the user did not choose move to the smallest valid input
