@@ -119,3 +119,26 @@ def test_cli_warm_run_after_an_edit_elsewhere_is_not_stale(project):
     (project / "pkg" / "layers" / "blocks.py").write_text(BLOCKS.format(width=8))
     p2 = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env)
     assert p2.returncode == 1 and "CNS101" in p2.stdout, p2.stdout + p2.stderr
+
+
+def test_a_later_run_in_the_same_process_sees_a_module_created_since(project):
+    """Import resolution is remembered within a run only: a long-lived process (the API, an
+    editor plugin) that linted while ../layers/blocks.py did not exist must record it in
+    the next run's cache entry once it does, so that editing it invalidates that entry."""
+    net = str(project / "pkg" / "models" / "net.py")
+    blocks = project / "pkg" / "layers" / "blocks.py"
+    blocks.unlink()
+    engine.lint_paths([net], engine.Options(selected(all_rules(), None, [], []), ["1x3x32x32"], Config(), cache=True,
+                                            cache_dir=str(project / "cache_a")))
+    blocks.write_text(BLOCKS.format(width=16))
+
+    def run_b():
+        return engine.lint_paths([net], engine.Options(selected(all_rules(), None, [], []), ["1x3x32x32"], Config(),
+                                                       cache=True, cache_dir=str(project / "cache_b")))
+
+    # 16 x 30 x 30 = 14,400 = the Linear's in_features: no CNS101
+    assert not [f for f in run_b().findings if f.code == "CNS101"]
+    blocks.write_text(BLOCKS.format(width=8))  # 8 x 30 x 30 = 7,200 != 14,400
+    edited = run_b()
+    assert edited.cached == 0
+    assert any(f.code == "CNS101" and "7200" in f.message.replace(",", "") for f in edited.findings)

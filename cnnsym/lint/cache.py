@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 from .. import plugins
@@ -139,6 +140,9 @@ def reset():
     _FILE_DIGEST.clear()
     _STAMPS.clear()
     _LINES.clear()
+    deps = sys.modules.get("cnnsym.lint.deps")  # imported by runs that read source files
+    if deps is not None:
+        deps.forget()
 
 
 def file_stamp(path):
@@ -254,7 +258,7 @@ def cache_put(opts, key, value):
                 f.write("*\n")
         tmp = os.path.join(d, f".{key}.{os.getpid()}.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f)
+            f.write(json.dumps(value))  # dumps: the C encoder (json.dump encodes in Python)
         os.replace(tmp, os.path.join(d, key + ".json"))
     except OSError:
         pass  # a read-only tree just runs uncached

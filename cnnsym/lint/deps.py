@@ -27,8 +27,18 @@ MAX_DEPS = 3 * MAX_FILES  # a bound on the scan; the interpreter itself stops at
 # `import a.b as c, d` and `from ..a.b import (x, y as z)` (the parenthesised list may span lines)
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(?P<dots>\.*)[ \t]*(?P<mod>[\w.]*)[ \t]+import[ \t]*"
                      r"(?:\((?P<plist>[^)]*)\)|(?P<list>[^\n#;]*))|import[ \t]+(?P<mods>[^\n#;]+))", re.M)
-_SCANNED: dict = {}  # (path, size, mtime) -> [(module, level, names)]
+_SCANNED: dict = {}  # (path, size, mtime) -> ([(module, level, names)], whether an import is absolute)
 _EDGES: dict = {}  # (path, size, mtime, root) -> the files its imports resolve to
+# (importer's directory, root, module, level, names) -> files: resolution reads the importer's
+# path only through its directory, and a package's files import the same modules (issue 12)
+_RESOLVED: dict = {}
+
+
+def forget():
+    """A run's start (:func:`cnnsym.lint.cache.reset`): files may have been created or
+    removed since the last run of a long-lived process, where imports look."""
+    _EDGES.clear()
+    _RESOLVED.clear()
 
 
 def _edges(path, root):
@@ -37,22 +47,31 @@ def _edges(path, root):
     stamp = file_stamp(path)
     if stamp is None:
         return []
-    imports = _SCANNED.get(stamp)
-    if imports is None:
-        imports = _SCANNED[stamp] = _imports(path)
-    # relative imports resolve the same from every analysed file: kept apart from the root
-    key = stamp + (root if any(level == 0 and not is_modelled(m) for m, level, _ in imports) else None,)
+    scanned = _SCANNED.get(stamp)
+    if scanned is None:
+        imports = _imports(path)
+        # relative imports resolve the same from every analysed file: kept apart from the root
+        scanned = _SCANNED[stamp] = (imports, any(level == 0 and not is_modelled(m) for m, level, _ in imports))
+    imports, rooted = scanned
+    key = stamp + (root if rooted else None,)
     hit = _EDGES.get(key)
     if hit is None:
         hit = []
+        where = os.path.dirname(os.path.abspath(path))
         for module, level, names in imports:
-            try:
-                hit.extend(os.path.abspath(g) for g in _resolve(path, root, module, level, names))
-            except (OSError, ValueError):
-                continue
+            rkey = (where, root, module, level, names)
+            files = _RESOLVED.get(rkey)
+            if files is None:
+                try:
+                    files = [os.path.abspath(g) for g in _resolve(path, root, module, level, names)]
+                except (OSError, ValueError):
+                    continue
+                _RESOLVED[rkey] = files
+            hit.extend(files)
         if len(_EDGES) > 16384:
             _EDGES.clear()
             _SCANNED.clear()
+            _RESOLVED.clear()
         _EDGES[key] = hit
     return hit
 
