@@ -122,9 +122,9 @@ def test_cli_warm_run_after_an_edit_elsewhere_is_not_stale(project):
 
 
 def test_a_later_run_in_the_same_process_sees_a_module_created_since(project):
-    """Import resolution is remembered within a run only: a long-lived process (the API, an
-    editor plugin) that linted while ../layers/blocks.py did not exist must record it in
-    the next run's cache entry once it does, so that editing it invalidates that entry."""
+    """A long-lived process (the API, an editor plugin) that linted while ../layers/blocks.py
+    did not exist must record it in the next run's cache entry once it does, so that
+    editing it invalidates that entry."""
     net = str(project / "pkg" / "models" / "net.py")
     blocks = project / "pkg" / "layers" / "blocks.py"
     blocks.unlink()
@@ -140,5 +140,31 @@ def test_a_later_run_in_the_same_process_sees_a_module_created_since(project):
     assert not [f for f in run_b().findings if f.code == "CNS101"]
     blocks.write_text(BLOCKS.format(width=8))  # 8 x 30 x 30 = 7,200 != 14,400
     edited = run_b()
+    assert edited.cached == 0
+    assert any(f.code == "CNS101" and "7200" in f.message.replace(",", "") for f in edited.findings)
+
+
+def test_fixing_an_imported_file_that_did_not_parse_invalidates(project):
+    """The imported file failed to parse: it was still read (tried), so the entry records it
+    and fixing it makes the next run analyse the model again."""
+    net = str(project / "pkg" / "models" / "net.py")
+    blocks = project / "pkg" / "layers" / "blocks.py"
+    blocks.write_text(BLOCKS.format(width=8).replace("def forward(self, x):", "def forward(self, x:"))
+    broken = engine.lint_paths([net], _opts(project))
+    assert broken.cached == 0 and not [f for f in broken.findings if f.code == "CNS101"]
+    blocks.write_text(BLOCKS.format(width=8))  # parses now: 8 x 30 x 30 = 7,200 != 14,400
+    fixed = engine.lint_paths([net], _opts(project))
+    assert fixed.cached == 0
+    assert any(f.code == "CNS101" and "7200" in f.message.replace(",", "") for f in fixed.findings)
+
+
+def test_a_module_imported_inside_the_constructor_is_recorded(project):
+    net = project / "pkg" / "models" / "net.py"
+    net.write_text(NET.replace("from ..layers.blocks import WIDTH, Block\n", "").replace(
+        "        super().__init__()\n", "        super().__init__()\n        from ..layers.blocks import WIDTH, Block\n\n"))
+    first = engine.lint_paths([str(net)], _opts(project))
+    assert first.models == 1 and not [f for f in first.findings if f.code == "CNS101"]  # 16 x 30 x 30 = 14,400
+    (project / "pkg" / "layers" / "blocks.py").write_text(BLOCKS.format(width=8))  # 7,200 != 14,400
+    edited = engine.lint_paths([str(net)], _opts(project))
     assert edited.cached == 0
     assert any(f.code == "CNS101" and "7200" in f.message.replace(",", "") for f in edited.findings)

@@ -237,3 +237,21 @@ def test_a_failing_snapshot_or_comparison_leaves_the_analysis_as_a_fresh_one(tmp
     monkeypatch.setattr(modcache, where, fail)
     assert [_params(api.load(f"{path}::{n}")) for n in ("Counted", "Other", "Counted")] == [242, 168, 242]
     assert not any(k[0] == os.path.abspath(path) and t is not None for k, t in modcache._TEMPLATES.items())
+
+
+def test_a_module_that_failed_to_parse_is_read_again_once_fixed(tmp_path, monkeypatch):
+    # a shared module level remembers the import of blocks.py as failed; fixing the file
+    # changes no directory, so the template's stamps must hold blocks.py itself
+    monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
+    blocks = tmp_path / "blocks.py"
+    blocks.write_text("import torch.nn as nn\n\n\ndef make(:\n    return nn.Linear(3, 8)\n")  # a syntax error
+    path = tmp_path / "model.py"
+    path.write_text("import torch.nn as nn\nfrom blocks import make\n\n\nclass Net(nn.Module):\n"
+                    "    def __init__(self):\n        super().__init__()\n        self.b = make()\n\n"
+                    "    def forward(self, x):\n        return self.b(x)\n")
+    before = [api.load(f"{path}::Net", input="2x3") for _ in range(3)]  # the template made at the second
+    assert [_params(g) for g in before] == [0, 0, 0]
+    blocks.write_text("import torch.nn as nn\n\n\ndef make():\n    return nn.Linear(3, 8)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # Linear(3, 8): 3 * 8 weights + 8 biases = 32
+    assert _params(api.load(f"{path}::Net", input="2x3")) == torch_params(str(path), "Net") == 3 * 8 + 8

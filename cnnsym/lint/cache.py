@@ -11,15 +11,15 @@ run's options (the selected rules, or, from the CLI, the selection as written pl
 plugins that could add rules: configured plugin files by content, installed entry points by
 distribution and version), the configuration, the file's path and content, and the content
 of the ``.py`` files beside it (a source model imports its siblings). The entry also records
-the other files the analysis may read (:mod:`cnnsym.lint.deps`: what the file imports, in any
-folder) with a hash of their content; a hit whose recorded files changed is a miss."""
+the other source files its analyses read, in any folder (recorded as the interpreter reads
+them, :func:`cnnsym.frontends.torch.imports.recording_reads`; those that failed to parse
+included) with a hash of their content; a hit whose recorded files changed is a miss."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 
 from .. import plugins
@@ -140,9 +140,6 @@ def reset():
     _FILE_DIGEST.clear()
     _STAMPS.clear()
     _LINES.clear()
-    deps = sys.modules.get("cnnsym.lint.deps")  # imported by runs that read source files
-    if deps is not None:
-        deps.forget()
 
 
 def file_stamp(path):

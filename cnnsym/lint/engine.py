@@ -233,6 +233,15 @@ def _lint_one_file(path, opts, result, explicit_targets=()):
     hit, key = cached_file(path, opts, result, explicit_targets)
     if hit is not None:
         return hit
+    if not path.endswith(".py"):
+        return _analyse_file(path, opts, result, explicit_targets, key, None)
+    from ..frontends.torch.imports import recording_reads
+
+    with recording_reads(set()) as read:  # the source files the result depends on (the cache entry)
+        return _analyse_file(path, opts, result, explicit_targets, key, read)
+
+
+def _analyse_file(path, opts, result, explicit_targets, key, read):
     findings, errors, models = [], [], 0
     if explicit_targets:
         targets = list(explicit_targets)
@@ -277,22 +286,14 @@ def _lint_one_file(path, opts, result, explicit_targets=()):
             errors.append(_internal(t.spec, e))
             key = None
     if key:
-        try:
-            read = _read_closure(path) if path.endswith(".py") else []
-        except (OSError, ValueError, RecursionError):
-            read = None
-        if read is not None:
-            cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
-                                   "errors": errors, "models": models, "deps": {p: file_digest(p) for p in read}})
+        # every source file the listing and the analyses tried to read (recorded as they
+        # read: those that failed to parse included), the file itself excluded (the key)
+        deps = sorted(set(read or ()) - {os.path.abspath(path)})
+        cache_put(opts, key, {"findings": [dict(f.to_dict(), alt_lines=list(f.alt_lines)) for f in findings],
+                              "errors": errors, "models": models, "deps": {p: file_digest(p) for p in deps}})
     result.models += models
     result.errors.extend(errors)
     return findings
-
-
-def _read_closure(path):
-    from .deps import read_closure  # with the torch frontend's import resolution: source files only
-
-    return read_closure(path)
 
 
 def _internal(where, e) -> str:

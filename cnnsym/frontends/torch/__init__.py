@@ -40,7 +40,7 @@ from ..._stack import run_deep
 from ...errors import InputError
 from ...graph import FLOAT, INT64, GraphInput
 from ...symbolic import as_expr, dim_symbol
-from . import modcache
+from . import imports, modcache
 from . import loader  # noqa: F401 - fills the registry: layers, functions, tensor methods, builtins
 from .builder import Builder
 from .emit import as_tensor, tensors_in
@@ -86,6 +86,7 @@ def load_source(spec: str, *, symbolic=(), inputs=None) -> "Graph":  # noqa: F82
             # the interpreter recurses deeply: in one frame-stack chunk (cnnsym/_stack.py)
             return run_deep(_load, it, builder, path, target, symbolic, inputs or {})
     finally:
+        imports.note_reads(it.reads)  # what the result depends on (the lint cache)
         modcache.release(it)  # module levels shared with other analyses: checked unchanged
 
 
@@ -348,6 +349,7 @@ def list_models(path) -> list:
                 _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
             handed = True
     finally:
+        imports.note_reads(it.reads)
         if not handed:
             modcache.release(it)
     return found

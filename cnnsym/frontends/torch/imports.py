@@ -55,6 +55,33 @@ def recording_lookups(into: set):
         _LOOKING.into = prev
 
 
+# the source files analyses read, recorded (per thread) for the lint cache: a result depends
+# on exactly these (cnnsym/lint/engine.py records them per linted file)
+_READING = threading.local()
+
+
+@contextlib.contextmanager
+def recording_reads(into: set):
+    """Within the block, the files every analysis (and model listing) of this thread tried to
+    read, module levels shared from a template included, are added to ``into`` (and to an
+    enclosing block's set)."""
+    prev = getattr(_READING, "into", None)
+    _READING.into = into
+    try:
+        yield into
+    finally:
+        _READING.into = prev
+        if prev is not None:
+            prev.update(into)
+
+
+def note_reads(files):
+    """An analysis ended having read ``files`` (absolute paths)."""
+    into = getattr(_READING, "into", None)
+    if into is not None:
+        into.update(files)
+
+
 def _looked(d):
     into = getattr(_LOOKING, "into", None)
     if into is not None:

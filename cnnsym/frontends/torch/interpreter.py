@@ -32,6 +32,7 @@ class Interp(Statements, Expressions, Semantics):
     def __init__(self, root_path: str, builder, symbolic=()):
         self.root = os.path.dirname(os.path.abspath(root_path))
         self.files: dict = {}
+        self.reads: set = set()  # every file it tried to read (files, and those that failed to parse)
         self.builder = builder
         self.symbolic = set(symbolic)
         self.symbol_defaults: dict = {}
@@ -120,6 +121,7 @@ class Interp(Statements, Expressions, Semantics):
     def _read(self, path, dotted):
         if len(self.files) >= MAX_FILES:
             raise Stop(f"{os.path.basename(path)} not read: the analysis already read {MAX_FILES} source files")
+        self.reads.add(path)
         fs = FileScope(self, path, dotted)
         self.files[path] = fs
         self.exec_module(fs)

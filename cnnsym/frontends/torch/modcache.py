@@ -211,9 +211,10 @@ def _template(tmpl, fs, looked):
         watch = _snapshot(tmpl)
     except Exception:  # noqa: BLE001 - _Unverifiable, or anything unforeseen: not shared
         return None
-    # the files read, and the directories their imports looked in (a file created there
-    # later may be what an import finds then)
-    return _Template(stamps(list(tmpl.files) + sorted({_existing(d) for d in looked} - {None})), tmpl, watch)
+    # the files read (those that failed to parse too: fixed, they read otherwise), and the
+    # directories their imports looked in (a file created there later may be what an import
+    # finds then)
+    return _Template(stamps(sorted(tmpl.reads) + sorted({_existing(d) for d in looked} - {None})), tmpl, watch)
 
 
 def _existing(d):
