@@ -444,8 +444,10 @@ def solve(report, graph, user: dict, strict: bool = True, lazy: bool = False):
         # what the eager path below ends with when nothing is violated: these bindings and
         # notes; the scans read only the constraints and these bindings
         report.bindings, report.binding_notes = bindings, notes
-        report.smallest_input = report.valid_ranges = Deferred(_scanned, report.constraints, report.symbols,
-                                                               report.spatial_symbols, dict(bindings))
+        # copies: the eager scans see the report as analyze leaves it, and so must these
+        # (a rule may add to the Report's constraint list before the first read)
+        report.smallest_input = report.valid_ranges = Deferred(_scanned, list(report.constraints), dict(report.symbols),
+                                                               set(report.spatial_symbols), dict(bindings))
         return
     ok = _scan(report, bindings)
     names = sorted({s.name for c in report.constraints for s in c.rel.free_symbols})
