@@ -7,7 +7,7 @@ submodules are found by walking the package's directories, never with
 
 Packages whose meaning the interpreter models by name (torch, numpy, math, functools, the
 standard library) are never read. Parsed files are cached across analyses (keyed by path,
-size and modification time); one analysis reads at most :data:`MAX_FILES` files."""
+size, modification and inode-change times); one analysis reads at most :data:`MAX_FILES` files."""
 from __future__ import annotations
 
 import contextlib
@@ -220,10 +220,13 @@ _PARSED: dict = {}
 
 def parse(path: str):
     """The syntax tree of a file (:mod:`.syntax`: positions included), parsed once per
-    (path, size, mtime) across analyses. Raises OSError, UnicodeDecodeError or
+    (path, size, mtime, ctime, inode) across analyses. Raises OSError, UnicodeDecodeError or
     :class:`.syntax.ParserSyntaxError`."""
     st = os.stat(path)
-    key = (path, st.st_size, st.st_mtime_ns)
+    # the inode-change time too: an edit that keeps the size and sets the old mtime back
+    # (cp -p, rsync -t, tar, os.utime) still moves it, and the lint cache, which knows files
+    # by content, would store what the old tree gives under the new content's hash
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     hit = _PARSED.get(key)
     if hit is not None:
         return hit
