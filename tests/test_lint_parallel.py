@@ -115,3 +115,26 @@ def test_cli_output_is_byte_identical_with_and_without_workers(folder, tmp_path)
         outs.append((p.returncode, p.stdout, p.stderr))
     assert outs[0] == outs[1]
     assert "wrong.py" in outs[0][1] and "broken.py" in outs[0][2]
+
+
+def test_a_worker_keeps_to_its_folder_then_takes_the_largest_elsewhere(monkeypatch):
+    # jobs by index; todo is largest first (as map_files sorts it)
+    jobs = [("/p/det/a.py", ()), ("/p/det/b.py", ()), ("/p/cls/c.py", ()), ("/p/det/d.py", ()), ("/p/cls/e.py", ())]
+    monkeypatch.setattr(parallel, "_STATE", (None, None, None, jobs))
+    todo = [0, 2, 1, 4, 3]
+    # the first worker starts with the largest; the second with the largest of another folder
+    assert parallel._pick(todo, None, set()) == 0
+    assert parallel._pick(todo, None, {"/p/det"}) == 2
+    # each goes on in its folder, largest first
+    assert parallel._pick(todo, "/p/det", {"/p/cls"}) == 1
+    assert parallel._pick(todo, "/p/cls", {"/p/det"}) == 4
+    # /p/cls is done: that worker takes what is left elsewhere
+    assert parallel._pick(todo, "/p/cls", {"/p/det"}) == 3 and todo == []
+
+
+def test_an_exception_in_a_worker_reaches_the_caller(folder, monkeypatch):
+    # CNNSYM_DEBUG=1: an internal error is raised, not turned into an error line, also from a worker
+    monkeypatch.setenv("CNNSYM_DEBUG", "1")
+    _fail_on(monkeypatch, "alexnet.py", "raise")
+    with pytest.raises(TypeError, match="Cannot convert symbols to int"):
+        engine.lint_paths([str(folder)], _opts(2))

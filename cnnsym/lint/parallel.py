@@ -1,10 +1,13 @@
 """Linting files in worker processes (``cnnsym lint -j N``; issue 12).
 
 A cold lint is CPU-bound and each file is independent, so the files whose result is not in
-the cache are linted by forked worker processes, one file per task, largest first (the
-longest tasks start first, so the last ones to finish are short). The workers are forked
-after the heavy imports (sympy, the frontends, the rules): they start with everything
-loaded and cost milliseconds each. Each worker writes its file's cache entry itself.
+the cache are linted by forked worker processes, one file at a time, largest first (the
+longest tasks start first, so the last ones to finish are short), each worker preferring the
+files of the folder it is already in: files of one package import the same modules, which a
+worker has then parsed and run once (torchvision's detection models, split over two workers,
+paid for their shared modules twice). The workers are forked after the heavy imports (sympy,
+the frontends, the rules): they start with everything loaded and cost milliseconds each.
+Each worker writes its file's cache entry itself.
 
 What comes back is exactly what the in-process run makes: each file's findings, its model
 count and its error lines, merged in the order of the files, so the output is the same
@@ -19,8 +22,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 
 from .cache import LintResult, cached_file, lint_one
 
@@ -111,19 +115,97 @@ def map_files(jobs, opts, lint_file, internal, workers, preload=None):
     return out
 
 
-def _pool(ctx, workers, todo, out):
-    """Run ``todo`` in one pool; the indices left unfinished when a worker died."""
-    ex = ProcessPoolExecutor(workers, mp_context=ctx)
-    futs = {}
-    try:
-        futs = {ex.submit(_work, i): i for i in todo}
-        wait(futs)
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
-    left = []
-    for f, i in futs.items():
+def _serve(conn):
+    """A worker: lint the file index it is sent, send back (index, True, outcome) or (index,
+    False, exception) when linting raised (CNNSYM_DEBUG=1), until it is sent None."""
+    while True:
         try:
-            out[i] = f.result()
-        except BrokenProcessPool:
-            left.append(i)
+            i = conn.recv()
+        except (EOFError, OSError):  # the parent went away
+            return
+        if i is None:
+            return
+        try:
+            msg = (i, True, _work(i))
+        except Exception as e:  # noqa: BLE001 - raised in the parent, as the pool's future did
+            msg = (i, False, e)
+        try:
+            conn.send(msg)
+        except Exception as e:  # noqa: BLE001 - an outcome that cannot be pickled
+            conn.send((i, False, RuntimeError(f"{type(e).__name__}: {e}")))
+
+
+def _pick(todo, folder, busy):
+    """The next file for a worker last in ``folder``: the largest left there, else the
+    largest in a folder no other worker is in (``busy``), else the largest (``todo`` is
+    largest first)."""
+    jobs = _STATE[3]
+    if folder is not None:
+        for k, i in enumerate(todo):
+            if os.path.dirname(os.path.abspath(jobs[i][0])) == folder:
+                return todo.pop(k)
+    for k, i in enumerate(todo):
+        if os.path.dirname(os.path.abspath(jobs[i][0])) not in busy:
+            return todo.pop(k)
+    return todo.pop(0)
+
+
+def _pool(ctx, workers, todo, out):
+    """Run ``todo`` (largest first) on ``workers`` forked processes; the indices left
+    unfinished by a worker that died (the others' files go on in the workers left)."""
+    jobs = _STATE[3]
+    todo = list(todo)
+    procs, conns = [], []
+    for _ in range(workers):
+        parent, child = ctx.Pipe()
+        p = ctx.Process(target=_serve, args=(child,), daemon=True)
+        p.start()
+        child.close()
+        procs.append(p)
+        conns.append(parent)
+    folder = {}  # connection -> the folder of its current file
+    doing = {}  # connection -> the index it is linting
+    left, failure = [], None
+
+    def give(c):
+        if not todo or failure is not None:
+            c.send(None)
+            return False
+        i = _pick(todo, folder.get(c), {f for d, f in folder.items() if d is not c})
+        try:
+            c.send(i)
+        except OSError:  # the worker died: the file waits for another
+            todo.insert(0, i)
+            return False
+        doing[c] = i
+        folder[c] = os.path.dirname(os.path.abspath(jobs[i][0]))
+        return True
+
+    try:
+        live = [c for c in conns if give(c)]
+        while live:
+            for c in wait(live):
+                try:
+                    i, ok, res = c.recv()
+                except (EOFError, OSError):  # the worker died: its file is linted again, alone
+                    left.append(doing.pop(c))
+                    folder.pop(c, None)
+                    live.remove(c)
+                    continue
+                del doing[c]
+                if ok:
+                    out[i] = res
+                elif failure is None:
+                    failure = res
+                if not give(c):
+                    live.remove(c)
+                    folder.pop(c, None)
+        left.extend(todo)  # every worker died: what none of them took
+    finally:
+        for c in conns:
+            c.close()
+        for p in procs:
+            p.join()
+    if failure is not None:
+        raise failure
     return sorted(left)
