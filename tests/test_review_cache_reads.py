@@ -195,12 +195,7 @@ class Net2(nn.Module):
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "modcache: a template is known fresh by the (path, size, mtime) of the files it read: an edit "
-    "that keeps both (same-size text, mtime set back: cp -p, rsync -t, tar, os.utime) is analysed "
-    "from the template's old module level, and the lint cache stores that stale result under the "
-    "new content's hash, on disk, for later processes too (st_ctime_ns in modcache.stamps would "
-    "see it, as imports.parse now does)"))
+# (review: modcache's stamps held (size, mtime) only; they now hold the change time and inode too)
 def test_a_same_size_edit_with_the_mtime_kept_is_not_served_from_a_template(tmp_path):
     _build(tmp_path)
     net = tmp_path / "proj" / "app" / "net.py"

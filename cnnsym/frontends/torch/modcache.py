@@ -229,25 +229,25 @@ def _existing(d):
 
 
 def stamps(files):
-    """(path, size, modification time) of each file: what :func:`fresh` checks."""
-    out = []
-    for p in files:
-        try:
-            st = os.stat(p)
-            out.append((p, st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append((p, None, None))
-    return tuple(out)
+    """(path, size, modification time, inode-change time, inode) of each file: what
+    :func:`fresh` checks. The change time and inode too: an edit that keeps the size and
+    sets the modification time back (``cp -p``, ``rsync -t``, ``tar``) changes them."""
+    return tuple((p, *_stat(p)) for p in files)
+
+
+def _stat(p):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return (None, None, None, None)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def fresh(stamps):
     """Whether every file of :func:`stamps` is unchanged."""
-    for p, size, mtime in stamps:
-        try:
-            st = os.stat(p)
-        except OSError:
-            return False
-        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+    for p, *was in stamps:
+        now = _stat(p)
+        if now[0] is None or tuple(was) != now:
             return False
     return True
 
