@@ -43,10 +43,15 @@ def root_models(path, source: str, models: list) -> list:
 
     if len(models) <= 1:
         return list(models)
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError:
-        return list(models)
+    from ..frontends.torch.imports import python_ast
+
+    # the tree the listing parsed, while the file is what it parsed (else parsed here)
+    tree = python_ast(os.path.abspath(path))
+    if tree is None:
+        try:
+            tree = ast.parse(source, filename=path)
+        except SyntaxError:
+            return list(models)
     defs = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name in models}
     used = set()
     for name, d in defs.items():

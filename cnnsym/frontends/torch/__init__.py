@@ -105,10 +105,11 @@ def _load(it, builder, path, target, symbolic, given):
         if missing:
             raise InputError(path, f"--symbolic: {', '.join(missing)} is not an integer argument of {target} "
                                    "or of what it builds")
-    for name, m in _named_modules(root):
+    built = _named_modules(root)  # (walked once before forward and once after: issue 12)
+    for name, m in built:
         m.qualname = name
         builder.module_types[name] = (m.type_name, m.loc)
-    inputs, args = _inputs(it, fs, root, path, given)
+    inputs, args = _inputs(it, fs, root, path, given, built)
     it.phase = "forward"
     it.forward_from = len(it.not_followed)  # what forward does not follow, for _outputs' message
     try:
@@ -119,9 +120,10 @@ def _load(it, builder, path, target, symbolic, given):
     except RecursionError:
         raise InputError(path, "forward recurses too deeply to follow")
     outputs = _outputs(it, out, path)
-    _unused_params(it, root)
+    after = _named_modules(root)  # forward may add modules
+    _unused_params(it, root, after)
     g = builder.graph(inputs, outputs)
-    _provenance(g, root)
+    _provenance(g, root, after)
     g.symbol_defaults = dict(it.symbol_defaults)
     g.not_followed = list(it.not_followed)
     _say_sources(it, g, path)
@@ -131,11 +133,11 @@ def _load(it, builder, path, target, symbolic, given):
     return g
 
 
-def _provenance(g, root):
+def _provenance(g, root, named):
     """Node.loc_chain and Node.arg_locs of the nodes a layer emits (its construction site is
     the node's loc): the calls that built the layer and where its literal arguments were
     written, so a finding can point at the line a user edits (issue 13 item 5)."""
-    mods = dict(_named_modules(root))
+    mods = dict(named)
     for n in g.nodes:
         m = mods.get(n.module)
         if m is not None and m.loc is not None and n.loc == m.loc:
@@ -208,8 +210,8 @@ _CHANNELS = {"Conv": "in_channels", "ConvTranspose": "in_channels", "BatchNorm":
              "InstanceNorm": "num_features", "GroupNorm": "num_channels", "Linear": "in_features"}
 
 
-def _first_leaf(root):
-    for _, m in _named_modules(root):
+def _first_leaf(named):
+    for _, m in named:
         if m.kind is None or m.kind in ("Sequential", "ModuleList", "ModuleDict", "Module"):
             if m.unknown:
                 return m
@@ -218,7 +220,7 @@ def _first_leaf(root):
     return None
 
 
-def _inputs(it, fs, root, path, given=None):
+def _inputs(it, fs, root, path, given=None, named=None):
     """One GraphInput per required tensor argument of forward: the dims ``given`` for it
     (--input, by name or None for the first), else (N, C, H, W) with C the first layer's
     in_channels when known, the rank from that layer."""
@@ -239,7 +241,7 @@ def _inputs(it, fs, root, path, given=None):
         names = required or names[:1]
         if not names:
             raise InputError(path, "forward takes no input")
-    leaf = _first_leaf(root)
+    leaf = _first_leaf(_named_modules(root) if named is None else named)
     rank, channels, dtype = 4, None, FLOAT
     if leaf is not None and leaf.kind:
         k = leaf.kind
@@ -304,13 +306,13 @@ def _outputs(it, out, path):
     return names
 
 
-def _unused_params(it, root):
+def _unused_params(it, root, named):
     """Parameters of modules forward never calls still count in torch's parameters():
     they are held by the last node, with a warning."""
     b = it.builder
     missing, owners = [], []
     seen = set()
-    for name, m in _named_modules(root):
+    for name, m in named:
         for p in [*m.params.values(), *m.buffers.values()]:
             if id(p) in seen:
                 continue

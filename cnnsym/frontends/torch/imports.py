@@ -234,8 +234,30 @@ def parse(path: str):
         raise OSError(0, f"file too large to read ({st.st_size} bytes)")
     with open(path, "rb") as f:
         text = f.read().decode("utf-8")
-    out = syntax.parse_module(text)
+    out, tree = syntax.parse_module_and_ast(text)
     if len(_PARSED) >= _CACHE_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = out
+    if len(_AST) >= _CACHE_SIZE:
+        _AST.pop(next(iter(_AST)))
+    _AST[path] = (key, tree)
     return out
+
+
+# path -> (the key :func:`parse` knew the file by, Python's ast tree of it): lint reads which
+# models name which (cnnsym/lint/engine.py root_models) from the tree the analysis parsed
+_AST: dict = {}
+
+
+def python_ast(path: str):
+    """Python's :mod:`ast` tree of the file as :func:`parse` last parsed it, when the file is
+    still what it parsed (same key); else None."""
+    hit = _AST.get(path)
+    if hit is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key, tree = hit
+    return tree if key == (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) else None

@@ -33,6 +33,11 @@ from .syntax_nodes import ParserSyntaxError, _Source, source_of  # noqa: F401
 
 def parse_module(text: str):
     """A Module of *text*; raises :class:`ParserSyntaxError` (a SyntaxError) on bad syntax."""
+    return parse_module_and_ast(text)[0]
+
+
+def parse_module_and_ast(text: str):
+    """(the Module of *text*, Python's :mod:`ast` tree it was converted from)."""
     if text.startswith("\ufeff"):  # a UTF-8 BOM: Python reads such a file (libcst did); ast.parse of a str refuses it
         text = text[1:]
     try:
@@ -41,7 +46,7 @@ def parse_module(text: str):
         if e.lineno is None and "\0" in text:  # Python's "cannot contain null bytes" names no line
             e.lineno = text.count("\n", 0, text.index("\0")) + 1
         raise ParserSyntaxError(e) from None
-    return Converter(_Source(text)).module(tree)
+    return Converter(_Source(text)).module(tree), tree
 
 
 def parse_expression(text: str):
