@@ -2,7 +2,6 @@
 parameters once per initializer, track live activations, collect constraints."""
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from dataclasses import replace
 from types import SimpleNamespace
@@ -13,7 +12,10 @@ from . import domain as dom
 from . import modules as _modules
 from .errors import InputError, ShapeError, BindingError
 from .graph import FLOAT_TYPES, Graph, Subgraph, Value, nbytes, precision, req_dim
+from .graph import apply_inputs, toposort  # noqa: F401 (public here too)
 from .ops import UNKNOWN_OPERAND, lookup, numel
+# the inference cache lives with the ops (the torch frontend uses it too); re-exported here
+from .ops import _CACHE, _freeze, infer_node  # noqa: F401
 from .receptive import RF, DeferredRF, join
 from .report import (Constraint, DeferredDomainReport, InitializerInfo, LazyMap, NodeResult, Problem, Report, TensorInfo,  # noqa: F401
                      evaluate, peak_tensors)
@@ -21,92 +23,6 @@ from .parse import parse_dims  # noqa: F401 (public here too)
 from .symbolic import MAX_EXPR_SIZE, as_expr, dim_symbol, expr_size
 
 _ROLE_RANK = {"constant": 0, "buffer": 1, "trainable": 2}
-
-
-def apply_inputs(graph: Graph, overrides: dict):
-    """``overrides``: input name (or None for the first input) -> parsed dims."""
-    for key, dims in (overrides or {}).items():
-        if not graph.inputs:
-            raise InputError(graph.path, "the model has no inputs to override")
-        if key is None:
-            gi = graph.inputs[0]
-        else:
-            match = [g for g in graph.inputs if g.name == key]
-            if not match:
-                names = ", ".join(g.name for g in graph.inputs)
-                raise InputError(graph.path, f"--input: no graph input named {key!r} (inputs: {names})")
-            gi = match[0]
-        if len(dims) != len(gi.shape):
-            raise InputError(graph.path, f"--input {gi.name}: {len(dims)} dims given but the input has rank {len(gi.shape)}")
-        shape, names = [], []
-        for d in dims:
-            if isinstance(d, int):
-                shape.append(sp.Integer(d))
-                names.append(None)
-            else:
-                shape.append(dim_symbol(d))
-                names.append(d)
-        subst = {o: n for o, n in zip(gi.shape, shape) if isinstance(o, sp.Symbol) and o != n}
-        gi.shape, gi.axis_names, gi.defaulted = tuple(shape), tuple(names), frozenset()
-        if subst:
-            _substitute_values(graph, subst)
-
-
-def _substitute_values(graph: Graph, subst: dict):
-    """Known tensor contents written in terms of an input's dims (the source frontend's
-    reshape targets and resize sizes) follow that input when --input renames or fixes it."""
-    for init in graph.initializers.values():
-        if init.value and any(isinstance(v, sp.Basic) and v.free_symbols for v in init.value):
-            init.value = tuple(as_expr(v).xreplace(subst) for v in init.value)
-    graph.requires = [replace(r, rel=r.rel.xreplace(subst)) if r.rel.free_symbols & set(subst) else r
-                      for r in getattr(graph, "requires", ())]
-
-
-def toposort(graph: Graph):
-    """Kahn's algorithm, stable in file order; cycles and undefined tensors are errors."""
-    producer = {}
-    for n in graph.nodes:
-        for o in n.outputs:
-            if o:
-                producer[o] = n.index
-    available = set(graph.initializers) | {g.name for g in graph.inputs}
-    indeg = [0] * len(graph.nodes)
-    users = defaultdict(list)
-    for n in graph.nodes:
-        deps = set()
-        for i in n.inputs:
-            if not i:
-                continue
-            if i in producer:
-                deps.add(producer[i])
-            elif i not in available:
-                raise InputError(graph.path, f"node {n.name!r} ({n.op_type}) reads {i!r}, which no node, input or initializer defines")
-        if n.index in deps:
-            raise InputError(graph.path, f"node {n.name!r} ({n.op_type}) reads its own output: the graph has a cycle")
-        indeg[n.index] = len(deps)
-        for d in deps:
-            users[d].append(n.index)
-    heap = [n.index for n in graph.nodes if indeg[n.index] == 0]
-    heapq.heapify(heap)
-    order = []
-    while heap:
-        i = heapq.heappop(heap)
-        order.append(graph.nodes[i])
-        for u in users[i]:
-            indeg[u] -= 1
-            if indeg[u] == 0:
-                heapq.heappush(heap, u)
-    if len(order) != len(graph.nodes):
-        stuck = [n.name for n in graph.nodes if indeg[n.index] > 0][:3]
-        raise InputError(graph.path, f"the graph has a cycle (through {', '.join(repr(s) for s in stuck)})")
-    for o in graph.outputs:
-        if o not in producer and o not in available:
-            raise InputError(graph.path, f"graph output {o!r} is not produced by any node")
-    return order
-
-
-# the inference cache lives with the ops (the torch frontend uses it too); re-exported here
-from .ops import _CACHE, _freeze, infer_node  # noqa: E402,F401
 
 
 # pure functions of (hashable, immutable) sympy values, kept across the analyses of a process:
@@ -168,6 +84,26 @@ def _compose_rf(spec, in_rfs):
     return tuple(out), misaligned
 
 
+def _inferred(pre, node, opset, ins, cls):
+    """The frontend's inference of ``node`` (made while it built the graph) when the node
+    and its inputs are exactly what it was inferred from, else None: infer_node's own cache
+    would return that result, after hashing every attribute and dim (issue 12)."""
+    hit = pre.get(node.name) if pre is not None else None
+    if hit is None:
+        return None
+    was, attrs, op, vals, res = hit
+    if was is not node or attrs is not node.attrs or op != opset or len(vals) != len(ins):
+        return None
+    reads = cls.reads_values
+    for a, b in zip(vals, ins):
+        if a is None or b is None:
+            if a is not b:
+                return None
+        elif a.dtype != b.dtype or (a.shape is not b.shape and a.shape != b.shape) or (reads and a.value is not b.value):
+            return None
+    return res
+
+
 def _misaligned(node_name) -> str:
     return f"receptive fields of the branches joined at {node_name!r} are misaligned (different offsets or strides)"
 
@@ -219,6 +155,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
     const = set(graph.initializers)
     unaccounted = defaultdict(list)
     unresolved_reported = False
+    pre = getattr(graph, "inferred", None) or None  # the source frontend's inference while it built the graph
     for node in order:
         res = NodeResult(node)
         results.append(res)
@@ -244,7 +181,7 @@ def analyze(graph: Graph, bindings: dict | None = None, *, strict_bindings: bool
                 unresolved_reported = True
         else:
             try:
-                inference = infer_node(cls, node, opset, ins)
+                inference = _inferred(pre, node, opset, ins, cls) or infer_node(cls, node, opset, ins)
             except ShapeError as e:
                 if e.kind == UNKNOWN_OPERAND:  # a runtime shape operand: unknown, not invalid
                     res.status = "unresolved"

@@ -1,13 +1,16 @@
 """The one representation both frontends produce: ONNX op semantics, sympy shapes."""
 from __future__ import annotations
 
-from dataclasses import field
+import heapq
+from collections import defaultdict
+from dataclasses import field, replace
 from functools import lru_cache
 from typing import Any, Optional
 
 import sympy as sp
 
-from .symbolic import Expr, scale
+from .errors import InputError
+from .symbolic import Expr, as_expr, dim_symbol, scale
 from ._dataclass import dataclass
 
 # ONNX TensorProto element types -> bits per element (strings and unknowns count 0);
@@ -218,3 +221,86 @@ class Graph:
 class Subgraph:
     """Attribute value standing for a control-flow body (If/Loop/Scan): not analysed, so
     the node is unaccounted. Frontends put it in ``Node.attrs``; the analysis tests for it."""
+
+
+# --------------------------------------------------------------------------- inputs, order
+def apply_inputs(graph: Graph, overrides: dict):
+    """``overrides``: input name (or None for the first input) -> parsed dims."""
+    for key, dims in (overrides or {}).items():
+        if not graph.inputs:
+            raise InputError(graph.path, "the model has no inputs to override")
+        if key is None:
+            gi = graph.inputs[0]
+        else:
+            match = [g for g in graph.inputs if g.name == key]
+            if not match:
+                names = ", ".join(g.name for g in graph.inputs)
+                raise InputError(graph.path, f"--input: no graph input named {key!r} (inputs: {names})")
+            gi = match[0]
+        if len(dims) != len(gi.shape):
+            raise InputError(graph.path, f"--input {gi.name}: {len(dims)} dims given but the input has rank {len(gi.shape)}")
+        shape, names = [], []
+        for d in dims:
+            if isinstance(d, int):
+                shape.append(sp.Integer(d))
+                names.append(None)
+            else:
+                shape.append(dim_symbol(d))
+                names.append(d)
+        subst = {o: n for o, n in zip(gi.shape, shape) if isinstance(o, sp.Symbol) and o != n}
+        gi.shape, gi.axis_names, gi.defaulted = tuple(shape), tuple(names), frozenset()
+        if subst:
+            _substitute_values(graph, subst)
+
+
+def _substitute_values(graph: Graph, subst: dict):
+    """Known tensor contents written in terms of an input's dims (the source frontend's
+    reshape targets and resize sizes) follow that input when --input renames or fixes it."""
+    for init in graph.initializers.values():
+        if init.value and any(isinstance(v, sp.Basic) and v.free_symbols for v in init.value):
+            init.value = tuple(as_expr(v).xreplace(subst) for v in init.value)
+    graph.requires = [replace(r, rel=r.rel.xreplace(subst)) if r.rel.free_symbols & set(subst) else r
+                      for r in getattr(graph, "requires", ())]
+
+
+def toposort(graph: Graph):
+    """Kahn's algorithm, stable in file order; cycles and undefined tensors are errors."""
+    producer = {}
+    for n in graph.nodes:
+        for o in n.outputs:
+            if o:
+                producer[o] = n.index
+    available = set(graph.initializers) | {g.name for g in graph.inputs}
+    indeg = [0] * len(graph.nodes)
+    users = defaultdict(list)
+    for n in graph.nodes:
+        deps = set()
+        for i in n.inputs:
+            if not i:
+                continue
+            if i in producer:
+                deps.add(producer[i])
+            elif i not in available:
+                raise InputError(graph.path, f"node {n.name!r} ({n.op_type}) reads {i!r}, which no node, input or initializer defines")
+        if n.index in deps:
+            raise InputError(graph.path, f"node {n.name!r} ({n.op_type}) reads its own output: the graph has a cycle")
+        indeg[n.index] = len(deps)
+        for d in deps:
+            users[d].append(n.index)
+    heap = [n.index for n in graph.nodes if indeg[n.index] == 0]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        i = heapq.heappop(heap)
+        order.append(graph.nodes[i])
+        for u in users[i]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(heap, u)
+    if len(order) != len(graph.nodes):
+        stuck = [n.name for n in graph.nodes if indeg[n.index] > 0][:3]
+        raise InputError(graph.path, f"the graph has a cycle (through {', '.join(repr(s) for s in stuck)})")
+    for o in graph.outputs:
+        if o not in producer and o not in available:
+            raise InputError(graph.path, f"graph output {o!r} is not produced by any node")
+    return order

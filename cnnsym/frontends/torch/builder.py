@@ -29,6 +29,7 @@ class Builder:
         self.initializers: dict = {}
         self.taken: set = set()
         self.held: dict = {}
+        self.inferred: dict = {}  # node name -> (node, its attrs, opset, input Values, Inference)
         self.module_outputs: dict = {}
         self.module_stack: list = []  # paths of the named modules being called, innermost last
         self.module_calls: dict = {}  # path -> first call's SourceLoc, in first-call order
@@ -121,10 +122,12 @@ class Builder:
         if cls is None or any(t is not None and t.shape is None for t in ins):
             return none
         vals = [None if t is None else Value(t.shape, t.dtype, t.value) for t in ins]
+        opset = self.opsets.get(node.domain, OPSET)
         try:
-            res = infer_node(cls, node, self.opsets.get(node.domain, OPSET), vals)
+            res = infer_node(cls, node, opset, vals)
         except Exception:  # noqa: BLE001 - the analysis reports the problem on this node
             return none
+        self.inferred[node.name] = (node, node.attrs, opset, vals, res)
         out = list(res.outputs[:n_out])
         for v in out:
             n = max((_size(d) for d in (v.shape or ())), default=0) if v is not None else 0
@@ -137,6 +140,7 @@ class Builder:
         g = Graph(self.path, inputs, outputs, self.nodes, self.initializers, dict(self.opsets),
                   warnings=list(self.warnings), producer="cnnsym.frontends.torch", kind="torch")
         g.held = self.held
+        g.inferred = self.inferred  # what each node was inferred from and to (analyze reuses it)
         g.module_outputs = self.module_outputs
         g.module_types = self.module_types
         g.module_calls = dict(self.module_calls)
