@@ -11,6 +11,7 @@ filter the tree and fold it open or shut. No URL is ever fetched.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from html import escape
 
 import sympy as sp
@@ -193,7 +194,7 @@ def module_tree(report) -> list:
     mods = getattr(report, "modules", None)
     if mods:
         out = []
-        for m in (mods.values() if isinstance(mods, dict) else mods):
+        for m in (mods.values() if isinstance(mods, Mapping) else mods):  # a dict or a LazyTree
             shape = getattr(m, "shape", None)
             params = getattr(m, "params", sp.Integer(0))
             out.append({"path": m.path, "name": getattr(m, "name", m.path) or "model", "type": getattr(m, "type", ""),
