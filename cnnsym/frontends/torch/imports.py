@@ -44,15 +44,23 @@ _LOOKING = threading.local()
 
 
 @contextlib.contextmanager
-def recording_lookups(into: set):
-    """Within the block, this thread's import lookups add the directories they look in to
-    ``into``."""
-    prev = getattr(_LOOKING, "into", None)
-    _LOOKING.into = into
+def _recording(local, into: set, merge: bool):
+    """Within the block, ``local.into`` is ``into`` (then the enclosing block's set again,
+    which gets what ``into`` got when ``merge``)."""
+    prev = getattr(local, "into", None)
+    local.into = into
     try:
         yield into
     finally:
-        _LOOKING.into = prev
+        local.into = prev
+        if merge and prev is not None:
+            prev.update(into)
+
+
+def recording_lookups(into: set):
+    """Within the block, this thread's import lookups add the directories they look in to
+    ``into``."""
+    return _recording(_LOOKING, into, merge=False)
 
 
 # the source files analyses read, recorded (per thread) for the lint cache: a result depends
@@ -60,19 +68,11 @@ def recording_lookups(into: set):
 _READING = threading.local()
 
 
-@contextlib.contextmanager
 def recording_reads(into: set):
     """Within the block, the files every analysis (and model listing) of this thread tried to
     read, module levels shared from a template included, are added to ``into`` (and to an
     enclosing block's set)."""
-    prev = getattr(_READING, "into", None)
-    _READING.into = into
-    try:
-        yield into
-    finally:
-        _READING.into = prev
-        if prev is not None:
-            prev.update(into)
+    return _recording(_READING, into, merge=True)
 
 
 def note_reads(files):
