@@ -117,19 +117,22 @@ def test_cli_output_is_byte_identical_with_and_without_workers(folder, tmp_path)
     assert "wrong.py" in outs[0][1] and "broken.py" in outs[0][2]
 
 
-def test_a_worker_keeps_to_its_folder_then_takes_the_largest_elsewhere(monkeypatch):
-    # jobs by index; todo is largest first (as map_files sorts it)
-    jobs = [("/p/det/a.py", ()), ("/p/det/b.py", ()), ("/p/cls/c.py", ()), ("/p/det/d.py", ()), ("/p/cls/e.py", ())]
-    monkeypatch.setattr(parallel, "_STATE", (None, None, None, jobs))
-    todo = [0, 2, 1, 4, 3]
+def test_a_worker_keeps_to_its_folder_then_takes_the_largest_elsewhere():
+    # files by index, largest first: 0 (det), 2 (cls), 1 (det), 4 (cls), 3 (det)
+    folder_of = {0: "/p/det", 1: "/p/det", 2: "/p/cls", 3: "/p/det", 4: "/p/cls"}
+    q = parallel._Queue([0, 2, 1, 4, 3], folder_of)
     # the first worker starts with the largest; the second with the largest of another folder
-    assert parallel._pick(todo, None, set()) == 0
-    assert parallel._pick(todo, None, {"/p/det"}) == 2
+    assert q.pick(None, set()) == 0
+    assert q.pick(None, {"/p/det"}) == 2
     # each goes on in its folder, largest first
-    assert parallel._pick(todo, "/p/det", {"/p/cls"}) == 1
-    assert parallel._pick(todo, "/p/cls", {"/p/det"}) == 4
-    # /p/cls is done: that worker takes what is left elsewhere
-    assert parallel._pick(todo, "/p/cls", {"/p/det"}) == 3 and todo == []
+    assert q.pick("/p/det", {"/p/cls"}) == 1
+    assert q.pick("/p/cls", {"/p/det"}) == 4
+    # a file given to a worker that had died goes to the next worker first
+    q.put_back(4)
+    assert len(q) == 2 and q.rest() == [4, 3]
+    assert q.pick("/p/det", {"/p/cls"}) == 3
+    # /p/det is done: that worker takes what is left elsewhere, though /p/cls is busy
+    assert q.pick("/p/det", {"/p/cls"}) == 4 and len(q) == 0 and q.rest() == []
 
 
 def test_an_exception_in_a_worker_reaches_the_caller(folder, monkeypatch):
@@ -138,3 +141,34 @@ def test_an_exception_in_a_worker_reaches_the_caller(folder, monkeypatch):
     _fail_on(monkeypatch, "alexnet.py", "raise")
     with pytest.raises(TypeError, match="Cannot convert symbols to int"):
         engine.lint_paths([str(folder)], _opts(2))
+
+
+def test_the_queue_picks_as_the_policy_reads():
+    # the policy written as a scan of the whole list (the reference), against the queue's
+    # folder lists, on random folders, picks and put-backs (seeded)
+    import random
+
+    def reference(todo, folder_of, folder, busy):
+        for want in ((lambda i: folder_of[i] == folder) if folder is not None else None,
+                     lambda i: folder_of[i] not in busy, lambda i: True):
+            if want is not None:
+                for k, i in enumerate(todo):
+                    if want(i):
+                        return todo.pop(k)
+
+    rnd = random.Random(12)
+    for _ in range(500):
+        n, nf = rnd.randint(1, 25), rnd.randint(1, 5)
+        folder_of = {i: f"/f{rnd.randrange(nf)}" for i in range(n)}
+        order = list(range(n))
+        rnd.shuffle(order)
+        q, ref = parallel._Queue(order, folder_of), list(order)
+        while ref:
+            folder = rnd.choice([None] + [f"/f{k}" for k in range(nf)])
+            busy = {f"/f{k}" for k in range(nf) if rnd.random() < 0.3}
+            got = q.pick(folder, busy)
+            assert got == reference(ref, folder_of, folder, busy)
+            if rnd.random() < 0.1:
+                q.put_back(got)
+                ref.insert(0, got)
+            assert q.rest() == ref and len(q) == len(ref)

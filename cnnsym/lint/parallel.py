@@ -135,26 +135,65 @@ def _serve(conn):
             conn.send((i, False, RuntimeError(f"{type(e).__name__}: {e}")))
 
 
-def _pick(todo, folder, busy):
-    """The next file for a worker last in ``folder``: the largest left there, else the
-    largest in a folder no other worker is in (``busy``), else the largest (``todo`` is
-    largest first)."""
-    jobs = _STATE[3]
-    if folder is not None:
-        for k, i in enumerate(todo):
-            if os.path.dirname(os.path.abspath(jobs[i][0])) == folder:
-                return todo.pop(k)
-    for k, i in enumerate(todo):
-        if os.path.dirname(os.path.abspath(jobs[i][0])) not in busy:
-            return todo.pop(k)
-    return todo.pop(0)
+class _Queue:
+    """The files left, largest first, by folder too: a worker's next file is the largest
+    left in its folder, else the largest in a folder no other worker is in (``busy``), else
+    the largest. Each pick costs what the files of the busy folders ahead of it cost to
+    skip, not a scan of every file left."""
+
+    def __init__(self, todo, folder_of):
+        self.order = list(todo)  # largest first
+        self.folder_of = folder_of
+        self.by_folder: dict = {}
+        for i in self.order:
+            self.by_folder.setdefault(folder_of[i], []).append(i)
+        self.taken: set = set()
+        self.start = 0  # order[:start] is taken
+
+    def __len__(self):
+        return len(self.order) - len(self.taken)
+
+    def _take(self, i):
+        self.taken.add(i)
+        self.by_folder[self.folder_of[i]].remove(i)
+        while self.start < len(self.order) and self.order[self.start] in self.taken:
+            self.start += 1
+        return i
+
+    def pick(self, folder, busy):
+        mine = self.by_folder.get(folder)
+        if mine:
+            return self._take(mine[0])
+        first = None
+        for k in range(self.start, len(self.order)):
+            i = self.order[k]
+            if i in self.taken:
+                continue
+            if first is None:
+                first = i
+            if self.folder_of[i] not in busy:
+                return self._take(i)
+        return self._take(first)
+
+    def put_back(self, i):
+        """A file given to a worker that had died: the next worker takes it first."""
+        self.taken.discard(i)
+        self.by_folder[self.folder_of[i]].insert(0, i)
+        k = self.order.index(i)
+        del self.order[k]
+        if k < self.start:
+            self.start -= 1
+        self.order.insert(self.start, i)
+
+    def rest(self):
+        return [i for i in self.order[self.start:] if i not in self.taken]
 
 
 def _pool(ctx, workers, todo, out):
     """Run ``todo`` (largest first) on ``workers`` forked processes; the indices left
     unfinished by a worker that died (the others' files go on in the workers left)."""
     jobs = _STATE[3]
-    todo = list(todo)
+    todo = _Queue(todo, {i: os.path.dirname(os.path.abspath(jobs[i][0])) for i in todo})
     procs, conns = [], []
     for _ in range(workers):
         parent, child = ctx.Pipe()
@@ -171,14 +210,14 @@ def _pool(ctx, workers, todo, out):
         if not todo or failure is not None:
             c.send(None)
             return False
-        i = _pick(todo, folder.get(c), {f for d, f in folder.items() if d is not c})
+        i = todo.pick(folder.get(c), {f for d, f in folder.items() if d is not c})
         try:
             c.send(i)
         except OSError:  # the worker died: the file waits for another
-            todo.insert(0, i)
+            todo.put_back(i)
             return False
         doing[c] = i
-        folder[c] = os.path.dirname(os.path.abspath(jobs[i][0]))
+        folder[c] = todo.folder_of[i]
         return True
 
     try:
@@ -200,7 +239,7 @@ def _pool(ctx, workers, todo, out):
                 if not give(c):
                     live.remove(c)
                     folder.pop(c, None)
-        left.extend(todo)  # every worker died: what none of them took
+        left.extend(todo.rest())  # every worker died: what none of them took
     finally:
         for c in conns:
             c.close()
