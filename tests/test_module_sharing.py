@@ -203,15 +203,20 @@ def test_sharing_off_gives_the_same(tmp_path, monkeypatch):
     assert on == off == [242, 168, 242]
 
 
+def _net_using_make(path, module):
+    """A Net whose only layer is what ``make()`` from ``module`` returns."""
+    path.write_text(f"import torch.nn as nn\nfrom {module} import make\n\n\nclass Net(nn.Module):\n"
+                    "    def __init__(self):\n        super().__init__()\n        self.b = make()\n\n"
+                    "    def forward(self, x):\n        return self.b(x)\n")
+
+
 def test_a_package_created_where_an_import_found_nothing_is_found(tmp_path, monkeypatch):
     # review of ffdaa6b: `from mypkg.blocks import make` looked in src/mypkg/ (missing);
     # creating src/mypkg/blocks.py changes src/, the nearest directory that existed
     monkeypatch.setenv("CNNSYM_SHARE_MODULES", "1")
     (tmp_path / "src").mkdir()
     path = tmp_path / "model.py"
-    path.write_text("import torch.nn as nn\nfrom mypkg.blocks import make\n\n\nclass Net(nn.Module):\n"
-                    "    def __init__(self):\n        super().__init__()\n        self.b = make()\n\n"
-                    "    def forward(self, x):\n        return self.b(x)\n")
+    _net_using_make(path, "mypkg.blocks")
     before = [api.load(f"{path}::Net", input="2x3") for _ in range(3)]  # the template made at the second
     assert [_params(g) for g in before] == [0, 0, 0]
     (tmp_path / "src" / "mypkg").mkdir()
@@ -246,9 +251,7 @@ def test_a_module_that_failed_to_parse_is_read_again_once_fixed(tmp_path, monkey
     blocks = tmp_path / "blocks.py"
     blocks.write_text("import torch.nn as nn\n\n\ndef make(:\n    return nn.Linear(3, 8)\n")  # a syntax error
     path = tmp_path / "model.py"
-    path.write_text("import torch.nn as nn\nfrom blocks import make\n\n\nclass Net(nn.Module):\n"
-                    "    def __init__(self):\n        super().__init__()\n        self.b = make()\n\n"
-                    "    def forward(self, x):\n        return self.b(x)\n")
+    _net_using_make(path, "blocks")
     before = [api.load(f"{path}::Net", input="2x3") for _ in range(3)]  # the template made at the second
     assert [_params(g) for g in before] == [0, 0, 0]
     blocks.write_text("import torch.nn as nn\n\n\ndef make():\n    return nn.Linear(3, 8)\n")

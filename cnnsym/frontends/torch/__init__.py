@@ -220,7 +220,7 @@ def _first_leaf(named):
     return None
 
 
-def _inputs(it, fs, root, path, given=None, named=None):
+def _inputs(it, fs, root, path, given, named):
     """One GraphInput per required tensor argument of forward: the dims ``given`` for it
     (--input, by name or None for the first), else (N, C, H, W) with C the first layer's
     in_channels when known, the rank from that layer."""
@@ -241,7 +241,7 @@ def _inputs(it, fs, root, path, given=None, named=None):
         names = required or names[:1]
         if not names:
             raise InputError(path, "forward takes no input")
-    leaf = _first_leaf(_named_modules(root) if named is None else named)
+    leaf = _first_leaf(named)
     rank, channels, dtype = 4, None, FLOAT
     if leaf is not None and leaf.kind:
         k = leaf.kind
@@ -348,7 +348,7 @@ def list_models(path) -> list:
             # built) becomes the file's template, each load served from it; else handed over
             # to the one load
             if not (len(found) >= 2 and modcache.adopt(it, path)):
-                _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(it.files), it)
+                _LISTED[(path, os.path.abspath(path))] = (modcache.stamps(sorted(it.reads)), it)
             handed = True
     finally:
         imports.note_reads(it.reads)

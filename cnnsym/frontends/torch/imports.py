@@ -218,46 +218,43 @@ def submodule(package_file: str, name: str):
 _PARSED: dict = {}
 
 
+def file_stamp(path: str):
+    """(path, size, modification time, inode-change time, inode) of a file: what says it
+    is unchanged (parsed trees here, shared module levels in :mod:`.modcache`). The change
+    time and inode too: an edit that keeps the size and sets the old modification time back
+    (cp -p, rsync -t, tar, os.utime) still moves them, and the lint cache, which knows files
+    by content, would store what the old tree gives under the new content's hash. Raises
+    OSError."""
+    st = os.stat(path)
+    return (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def parse(path: str):
     """The syntax tree of a file (:mod:`.syntax`: positions included), parsed once per
-    (path, size, mtime, ctime, inode) across analyses. Raises OSError, UnicodeDecodeError or
+    :func:`file_stamp` across analyses. Raises OSError, UnicodeDecodeError or
     :class:`.syntax.ParserSyntaxError`."""
-    st = os.stat(path)
-    # the inode-change time too: an edit that keeps the size and sets the old mtime back
-    # (cp -p, rsync -t, tar, os.utime) still moves it, and the lint cache, which knows files
-    # by content, would store what the old tree gives under the new content's hash
-    key = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    key = file_stamp(path)
     hit = _PARSED.get(key)
     if hit is not None:
-        return hit
-    if st.st_size > MAX_FILE_BYTES:
-        raise OSError(0, f"file too large to read ({st.st_size} bytes)")
+        return hit[0]
+    if key[1] > MAX_FILE_BYTES:
+        raise OSError(0, f"file too large to read ({key[1]} bytes)")
     with open(path, "rb") as f:
         text = f.read().decode("utf-8")
+    # Python's ast tree is kept too: lint reads which models name which
+    # (cnnsym/lint/engine.py root_models) from the tree the analysis parsed
     out, tree = syntax.parse_module_and_ast(text)
     if len(_PARSED) >= _CACHE_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
-    _PARSED[key] = out
-    if len(_AST) >= _CACHE_SIZE:
-        _AST.pop(next(iter(_AST)))
-    _AST[path] = (key, tree)
+    _PARSED[key] = (out, tree)
     return out
 
 
-# path -> (the key :func:`parse` knew the file by, Python's ast tree of it): lint reads which
-# models name which (cnnsym/lint/engine.py root_models) from the tree the analysis parsed
-_AST: dict = {}
-
-
 def python_ast(path: str):
-    """Python's :mod:`ast` tree of the file as :func:`parse` last parsed it, when the file is
-    still what it parsed (same key); else None."""
-    hit = _AST.get(path)
-    if hit is None:
-        return None
+    """Python's :mod:`ast` tree of the file as :func:`parse` parsed it, while the file is
+    what it parsed (the same :func:`file_stamp`); else None."""
     try:
-        st = os.stat(path)
+        hit = _PARSED.get(file_stamp(path))
     except OSError:
         return None
-    key, tree = hit
-    return tree if key == (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) else None
+    return None if hit is None else hit[1]

@@ -229,25 +229,23 @@ def _existing(d):
 
 
 def stamps(files):
-    """(path, size, modification time, inode-change time, inode) of each file: what
-    :func:`fresh` checks. The change time and inode too: an edit that keeps the size and
-    sets the modification time back (``cp -p``, ``rsync -t``, ``tar``) changes them."""
-    return tuple((p, *_stat(p)) for p in files)
+    """:func:`.imports.file_stamp` of each file (None for each part when it is missing):
+    what :func:`fresh` checks."""
+    return tuple(_stat(p) for p in files)
 
 
 def _stat(p):
     try:
-        st = os.stat(p)
+        return imports.file_stamp(p)
     except OSError:
-        return (None, None, None, None)
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        return (p, None, None, None, None)
 
 
 def fresh(stamps):
     """Whether every file of :func:`stamps` is unchanged."""
-    for p, *was in stamps:
-        now = _stat(p)
-        if now[0] is None or tuple(was) != now:
+    for was in stamps:
+        now = _stat(was[0])
+        if now[1] is None or was != now:
             return False
     return True
 
